@@ -1,0 +1,155 @@
+"""The pipeline: assemble files -> structure (JSON Schema) -> model (pydantic) -> semantics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from supportctl.config import codes
+from supportctl.config.checks import Check, CheckContext, core_checks, run_checks
+from supportctl.config.diagnostics import Diagnostic, Diagnostics, Finding, Severity, YamlPath
+from supportctl.config.model.stack import StackBase, build_stack_model
+from supportctl.config.plugin_spec import PluginSet
+from supportctl.config.schema import stack_validator
+from supportctl.config.sources import ID_SECTIONS, LIST_SECTIONS, SourceMap, assemble
+from supportctl.config.structure import StructureChecker
+
+_VALUE_LIMIT = 60
+
+
+@dataclass
+class LoadResult:
+    """A checked stack: the model when its structure is sound, and every diagnostic."""
+
+    stack: StackBase | None
+    diagnostics: Diagnostics
+    sources: SourceMap
+    env_used: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return self.stack is not None and not self.diagnostics.errors
+
+
+class _Placer:
+    """Gives findings their positions, severities and safe value texts."""
+
+    def __init__(self, sources: SourceMap) -> None:
+        self.sources = sources
+
+    def value_text(self, path: YamlPath, value: Any, schema: dict[str, Any]) -> str:
+        """How a value is quoted in a message: never a secret, never an environment value."""
+        source = self.sources.interpolated_source(path)
+        if source is not None:
+            return f"{source!r} (from the environment)"
+        if schema.get("writeOnly"):
+            return "(secret value)"
+        if isinstance(value, str):
+            text = value
+        else:
+            text = self.sources.source_text(path) or repr(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                text = str(value)
+            return text if len(text) <= _VALUE_LIMIT else text[:_VALUE_LIMIT] + "..."
+        if len(text) > _VALUE_LIMIT:
+            text = text[:_VALUE_LIMIT] + "..."
+        return repr(text)
+
+    def where(self, path: YamlPath) -> str:
+        location = self.sources.locate(path)
+        return f"{location.file}:{location.line}"
+
+    def place(self, finding: Finding) -> Diagnostic:
+        where = self.sources.locate(finding.path, finding.at_key)
+        severity = finding.severity or codes.lookup(finding.code).severity
+        return Diagnostic(where.file, where.line, where.column, finding.path, finding.code,
+                          severity, finding.message, finding.hint)
+
+
+def _prune(data: dict[str, Any], findings: Iterable[Finding]) -> tuple[dict[str, Any] | None,
+                                                                       dict[str, set[str]]]:
+    """The document without the entities that failed the structural check.
+
+    Semantic checks then still run on everything else, so one run reports every problem;
+    the pruned ids are remembered so that references to them are not reported as unknown.
+    """
+    broken: dict[str, set[str]] = {}
+    pruned = dict(data)
+    bad_rules: set[int] = set()
+    for finding in findings:
+        path = finding.path
+        if not path:
+            return None, broken
+        head = path[0]
+        if head in ID_SECTIONS and len(path) > 1 and isinstance(pruned.get(head), dict):
+            section = pruned[head] = dict(pruned[head])
+            section.pop(str(path[1]), None)
+            broken.setdefault(str(head), set()).add(str(path[1]))
+        elif head in LIST_SECTIONS and len(path) > 1 and isinstance(path[1], int):
+            bad_rules.add(path[1])
+        elif head in ("conversations", "include"):
+            pruned.pop(str(head), None)
+        else:
+            return None, broken  # version or workspace: nothing sound to check against
+    if bad_rules and isinstance(pruned.get("routing"), list):
+        pruned["routing"] = [r for i, r in enumerate(pruned["routing"]) if i not in bad_rules]
+    return pruned, broken
+
+
+def _model_findings(error: ValidationError) -> list[Finding]:
+    """Pydantic errors the schema did not catch (validators beyond JSON Schema)."""
+    findings = []
+    for item in error.errors():
+        path = tuple(p for p in item["loc"] if isinstance(p, str | int))
+        message = str(item["msg"]).removeprefix("Value error, ")
+        findings.append(Finding(path, "S208", message))
+    return findings
+
+
+def check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
+                missing_env: Severity = Severity.WARNING,
+                extra_checks: Iterable[Check] = ()) -> LoadResult:
+    """Check a stack and build its model; raises UnreadableStack only if the root can't be read."""
+    assembled = assemble(root, env, missing_env)
+    placer = _Placer(assembled.sources)
+    diagnostics = Diagnostics()
+    for location, finding in assembled.findings:
+        severity = finding.severity or codes.lookup(finding.code).severity
+        diagnostics.add(Diagnostic(location.file, location.line, location.column, finding.path,
+                                   finding.code, severity, finding.message, finding.hint))
+    env_used = set().union(*(f.env_used for f in assembled.sources.files.values()))
+    if not assembled.sources.files[assembled.sources.root_file].root:
+        return LoadResult(None, diagnostics, assembled.sources, env_used)
+
+    model = build_stack_model(plugins)
+    stack: StackBase | None = None
+    broken: dict[str, set[str]] = {}
+    try:
+        stack = model.model_validate(assembled.data)
+    except ValidationError as error:
+        checker = StructureChecker(stack_validator(plugins), placer.value_text)
+        structural = checker.check(assembled.data) or _model_findings(error)
+        diagnostics.extend(placer.place(f) for f in structural)
+        pruned, broken = _prune(assembled.data, structural)
+        if pruned is not None:
+            try:
+                partial = model.model_validate(pruned)
+            except ValidationError:
+                partial = None
+            if partial is not None:
+                context = CheckContext(partial, plugins, broken,
+                                       assembled.sources.interpolated_source, placer.where)
+                findings = run_checks(context, [*core_checks(), *extra_checks])
+                diagnostics.extend(placer.place(f) for f in findings)
+        return LoadResult(None, diagnostics, assembled.sources, env_used)
+
+    context = CheckContext(stack, plugins, broken, assembled.sources.interpolated_source,
+                           placer.where)
+    findings = run_checks(context, [*core_checks(), *extra_checks])
+    diagnostics.extend(placer.place(f) for f in findings)
+    return LoadResult(stack, diagnostics, assembled.sources, env_used)

@@ -1,0 +1,90 @@
+"""What a channel or notifier plugin tells the stack language about itself.
+
+This is the configuration half of the plugin interface: the model of the plugin's config (which
+feeds the JSON Schema), its native template model, its menu and text limits, its messaging
+window and its own checks. It is pure data so that `validate` never imports a network stack; the
+runtime half is named by `runtime` ("module:attribute") and imported only by `serve`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from supportctl.config.model.common import Id, LanguageCode, StackModel
+
+if TYPE_CHECKING:
+    from supportctl.config.diagnostics import Finding
+    from supportctl.config.model.stack import StackBase
+
+
+class ChannelConfig(StackModel):
+    """Keys every channel has; a plugin's model adds its own and narrows `type`."""
+
+    type: str
+    """The plugin that serves this channel."""
+    name: Annotated[str | None, Field(examples=["Acme on WhatsApp"])] = None
+    """Display name for agents and reports."""
+    menu: Annotated[Id | None, Field(examples=["main"])] = None
+    """Entry menu shown to a customer who starts a conversation on this channel."""
+    language: Annotated[LanguageCode | None, Field(examples=["zh"])] = None
+    """Language assumed for contacts of this channel until they tell otherwise."""
+
+
+class NotifierConfig(StackModel):
+    """Keys every notify target has; a plugin's model adds its own and narrows `type`."""
+
+    type: str
+    """The plugin that delivers these notifications."""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuLimits:
+    """How a channel can show a menu; None means no such limit or no such widget."""
+
+    max_buttons: int | None = None
+    button_title: int | None = None
+    max_list_rows: int | None = None
+    row_title: int | None = None
+    row_description: int | None = None
+    text_length: int | None = None
+    payload_bytes: int | None = None
+
+
+ChannelCheck = Callable[[str, ChannelConfig, "StackBase"], Iterable["Finding"]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """A channel plugin's description of itself to the config layer."""
+
+    type: str
+    title: str
+    config_model: type[ChannelConfig]
+    template_model: type[StackModel] | None = None
+    window: timedelta | None = None
+    limits: MenuLimits = field(default_factory=MenuLimits)
+    checks: tuple[ChannelCheck, ...] = ()
+    runtime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierSpec:
+    """A notifier plugin's description of itself to the config layer."""
+
+    type: str
+    title: str
+    config_model: type[NotifierConfig]
+    runtime: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PluginSet:
+    """The plugins a stack is checked against, by type name (hashed by identity)."""
+
+    channels: dict[str, ChannelSpec] = field(default_factory=dict)
+    notifiers: dict[str, NotifierSpec] = field(default_factory=dict)

@@ -1,0 +1,325 @@
+"""Read one YAML file into plain Python values while keeping every node's position.
+
+Values follow the YAML 1.2 core schema, not PyYAML's YAML 1.1 defaults: `no`, `on` and `yes`
+stay strings, `18:00` stays a string (YAML 1.1 reads it as the sexagesimal integer 1080), dates
+stay strings. Duplicate keys are errors. `${VAR}` / `${VAR:-default}` are read from the
+environment, and the paths they filled are remembered so that no diagnostic ever prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from supportctl.config.diagnostics import Finding, Location, Severity, YamlPath
+
+try:  # libyaml composes about 8x faster than the pure-Python parser
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+_T = "tag:yaml.org,2002:"
+_IMPLICIT_TAGS = frozenset(_T + t for t in ("null", "bool", "int", "float", "timestamp", "str",
+                                            "value"))
+_EXPLICIT_OK = frozenset(_T + t for t in ("str", "int", "float", "bool", "null"))
+_MAP_TAG, _SEQ_TAG, _MERGE_TAG = _T + "map", _T + "seq", _T + "merge"
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"),
+                  ".nan": float("nan")}
+
+_YAML11 = yaml.resolver.Resolver()
+_ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
+
+# A real stack has at most a few hundred thousand nodes; aliases that expand past this are an
+# attack or a mistake, and expanding them would exhaust memory.
+MAX_EXPANDED_NODES = 2_000_000
+
+
+def resolve_plain(text: str) -> Any:
+    """The YAML 1.2 core-schema value of a plain (unquoted) scalar."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    first = text[0]
+    if first.isdigit() or first in "+-.":
+        if _INT.match(text):
+            return int(text)
+        if _FLOAT.match(text) and any(ch.isdigit() for ch in text):
+            return float(text)
+        special = _SPECIAL_FLOAT.get(text.lower())
+        if special is not None:
+            return special
+    return text
+
+
+def location_of(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+@dataclass
+class LoadedFile:
+    """One parsed file: its values, its node tree for positions, and what loading found."""
+
+    file: str
+    data: Any
+    root: yaml.Node | None
+    findings: list[tuple[Location, Finding]] = field(default_factory=list)
+    # path -> the source text (`${VAR}`) that an environment value replaced
+    interpolated: dict[YamlPath, str] = field(default_factory=dict)
+    env_used: set[str] = field(default_factory=set)
+
+
+class _Builder:
+    """One pass over a composed node tree: values, duplicate keys, tags and `${VAR}`."""
+
+    def __init__(self, loaded: LoadedFile, env: Mapping[str, str], missing_env: Severity) -> None:
+        self.loaded = loaded
+        self.env = env
+        self.missing_env = missing_env
+        self.memo: dict[int, Any] = {}
+        self.aliases = 0
+
+    def problem(self, node: yaml.Node, path: YamlPath, code: str, message: str,
+                hint: str = "", severity: Severity | None = None) -> None:
+        self.loaded.findings.append(
+            (location_of(self.loaded.file, node), Finding(path, code, message, hint, severity)))
+
+    def build(self, node: yaml.Node, path: YamlPath) -> Any:
+        key = id(node)
+        if key in self.memo:  # an alias: the same node object seen again
+            self.aliases += 1
+            return self.memo[key]
+        if isinstance(node, yaml.ScalarNode):
+            value = self.scalar(node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            value = []
+            self.memo[key] = value
+            self.check_tag(node, path, _SEQ_TAG)
+            for index, item in enumerate(node.value):
+                value.append(self.build(item, (*path, index)))
+            return value
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            value = {}
+            self.memo[key] = value
+            self.check_tag(node, path, _MAP_TAG)
+            self.mapping(node, path, value)
+            return value
+        self.memo[key] = value
+        return value
+
+    def check_tag(self, node: yaml.Node, path: YamlPath, expected: str) -> None:
+        if node.tag != expected:
+            self.problem(node, path, "L105", f"unsupported YAML tag {node.tag!r}",
+                         "remove the tag; stacks use plain YAML values")
+
+    def mapping(self, node: yaml.MappingNode, path: YamlPath, out: dict[str, Any]) -> None:
+        first_seen: dict[str, yaml.Node] = {}
+        merged: list[dict[str, Any]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.extend(self.merge_sources(value_node, path))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, path, "L106", "a mapping key must be a plain value, "
+                             "not a list or a mapping")
+                continue
+            key = key_node.value  # keys are ids and names: always their literal text
+            if key in first_seen:
+                line = first_seen[key].start_mark.line + 1
+                self.problem(key_node, (*path, key), "L102",
+                             f"duplicate key {key!r} (first defined at line {line})",
+                             "remove one of them or merge their contents; YAML would keep only "
+                             "the last one")
+                continue
+            first_seen[key] = key_node
+            out[key] = self.build(value_node, (*path, key))
+        for source in merged:
+            for key, value in source.items():
+                out.setdefault(key, value)
+
+    def merge_sources(self, node: yaml.Node, path: YamlPath) -> list[dict[str, Any]]:
+        nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        sources = []
+        for item in nodes:
+            value = self.build(item, path)
+            if isinstance(value, dict):
+                sources.append(value)
+            else:
+                self.problem(item, path, "L105", "`<<` merges only mappings")
+        return sources
+
+    def scalar(self, node: yaml.ScalarNode, path: YamlPath) -> Any:
+        text: str = node.value
+        tag: str = node.tag
+        if not node.style and tag in _IMPLICIT_TAGS:
+            if (tag == _T + "str" and resolve_plain(text) is not text
+                    and _YAML11.resolve(yaml.ScalarNode, text, (True, False)) != tag):
+                return text  # `!!str 123`: YAML 1.1 would not have called it a string
+            value = resolve_plain(text)
+            if isinstance(value, str) and "$" in value:
+                return self.interpolate(node, path, value)
+            return value
+        if tag == _T + "str":
+            return self.interpolate(node, path, text) if "$" in text else text
+        if tag in _EXPLICIT_OK:
+            value = resolve_plain(text)
+            if value is None or isinstance(value, bool | int | float):
+                return value
+        self.problem(node, path, "L105", f"unsupported YAML tag {tag!r} on {text!r}",
+                     "remove the tag; only !!str, !!int, !!float, !!bool and !!null are known")
+        return text
+
+    def interpolate(self, node: yaml.ScalarNode, path: YamlPath, text: str) -> str:
+        pieces: list[str] = []
+        end = 0
+        replaced = False
+        for match in _ENV.finditer(text):
+            pieces.append(text[end:match.start()])
+            end = match.end()
+            token = match.group(0)
+            if token == "$${":
+                pieces.append("${")
+                continue
+            name = match.group(1)
+            if name is None:
+                self.problem(node, path, "L111", "`${` does not start a valid "
+                             "`${NAME}` or `${NAME:-default}` reference",
+                             "write `$${` for a literal `${`")
+                pieces.append(token)
+                continue
+            replaced = True
+            self.loaded.env_used.add(name)
+            value = self.env.get(name)
+            if value is None:
+                default = match.group(2)
+                if default is None:
+                    self.problem(node, path, "L110", f"environment variable {name} is not set",
+                                 f"export {name}=... before running, or write "
+                                 f"${{{name}:-default}}", self.missing_env)
+                    value = ""
+                else:
+                    value = default
+            pieces.append(value)
+        pieces.append(text[end:])
+        if replaced:
+            self.loaded.interpolated[path] = text
+        return "".join(pieces)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    sizes[key] = 1  # guards against self-referencing anchors
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[key] = total
+    return total
+
+
+def load_text(text: str, file: str, env: Mapping[str, str],
+              missing_env: Severity = Severity.WARNING) -> LoadedFile:
+    """Parse YAML text into values with positions; problems become findings, never exceptions."""
+    loaded = LoadedFile(file=file, data=None, root=None)
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.composer.ComposerError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        assert mark is not None
+        code = "L103" if "single document" in str(exc.context) else "L101"
+        message = ("the file holds more than one YAML document" if code == "L103"
+                   else f"{exc.problem}")
+        loaded.findings.append((Location(file, mark.line + 1, mark.column + 1),
+                                Finding((), code, message, "remove the extra `---`"
+                                        if code == "L103" else "")))
+        return loaded
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        hint = exc.context or ""
+        if "\t" in text and "tab" in problem:
+            hint = "indent with spaces; YAML does not allow tabs for indentation"
+        loaded.findings.append((Location(file, line, column),
+                                Finding((), "L101", problem, hint)))
+        return loaded
+    except yaml.YAMLError as exc:  # a reader error, e.g. a control character
+        loaded.findings.append((Location(file, 1, 1), Finding((), "L101", str(exc))))
+        return loaded
+    if root is None or not isinstance(root, yaml.MappingNode):
+        where = location_of(file, root) if root is not None else Location(file, 1, 1)
+        loaded.findings.append((where, Finding((), "L104", "the stack file must be a mapping "
+                                               "of sections (version, workspace, channels, ...)",
+                                               "start from `supportctl init`")))
+        return loaded
+    loaded.root = root
+    builder = _Builder(loaded, env, missing_env)
+    loaded.data = builder.build(root, ())
+    if builder.aliases and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
+        loaded.findings.append((location_of(file, root), Finding(
+            (), "L107", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes")))
+        loaded.data = {}
+    return loaded
+
+
+def node_at(root: yaml.Node, path: YamlPath) -> tuple[yaml.Node, int, yaml.Node | None]:
+    """The deepest node along `path`, how many path parts it consumed, and its key node."""
+    node = root
+    key_node: yaml.Node | None = None
+    depth = 0
+    for part in path:
+        child: tuple[yaml.Node, yaml.Node] | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            child = _mapping_child(node, part)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = (node.value[part], node.value[part])
+        if child is None:
+            break
+        key_node, node = child
+        depth += 1
+    return node, depth, key_node
+
+
+def _mapping_child(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE_TAG and getattr(key_node, "value", None) == key:
+            return key_node, value_node
+    for key_node, value_node in node.value:  # keys that came in through `<<`
+        if key_node.tag == _MERGE_TAG:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [
+                value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    found = _mapping_child(source, key)
+                    if found is not None:
+                        return found
+    return None
+
+
+def source_text(root: yaml.Node, path: YamlPath) -> str | None:
+    """The literal text of the scalar at `path`, if the path leads exactly to a scalar."""
+    node, depth, _ = node_at(root, path)
+    if depth == len(path) and isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    return None
