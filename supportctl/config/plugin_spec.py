@@ -8,9 +8,10 @@ runtime half is named by `runtime` ("module:attribute") and imported only by `se
 
 from __future__ import annotations
 
+import builtins
+import datetime
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
@@ -64,9 +65,9 @@ class ChannelSpec:
 
     type: str
     title: str
-    config_model: type[ChannelConfig]
-    template_model: type[StackModel] | None = None
-    window: timedelta | None = None
+    config_model: builtins.type[ChannelConfig]
+    template_model: builtins.type[StackModel] | None = None
+    window: datetime.timedelta | None = None
     limits: MenuLimits = field(default_factory=MenuLimits)
     checks: tuple[ChannelCheck, ...] = ()
     runtime: str | None = None
@@ -78,7 +79,7 @@ class NotifierSpec:
 
     type: str
     title: str
-    config_model: type[NotifierConfig]
+    config_model: builtins.type[NotifierConfig]
     runtime: str | None = None
 
 

@@ -52,7 +52,8 @@ def kind_of(value: Any) -> str:
 
 def _expected(schema: dict[str, Any]) -> str:
     kinds = schema.get("type")
-    names = [_JSON_TYPES.get(k, k) for k in (kinds if isinstance(kinds, list) else [kinds])]
+    names = [_JSON_TYPES.get(str(k), str(k))
+             for k in (kinds if isinstance(kinds, list) else [kinds])]
     return " or ".join(dict.fromkeys(names))
 
 
@@ -80,8 +81,8 @@ class StructureChecker:
     def explain(self, error: ValidationError) -> Iterator[Finding]:
         path: YamlPath = tuple(error.absolute_path)
         schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
-        validator = error.validator
-        instance = error.instance
+        validator = str(error.validator)
+        instance: Any = error.instance
         if "propertyNames" in error.absolute_schema_path:
             yield Finding((*path, str(instance)), "S205",
                           f"{instance!r} is not a valid id", _PATTERN_NAMES[ID_PATTERN]
@@ -170,14 +171,14 @@ class StructureChecker:
         plausible = {index: subs for index, subs in branches.items()
                      if not any(s.validator == "type" and not s.relative_path for s in subs)}
         if not plausible:
-            options = [self.resolve(b) for b in schema.get(error.validator, [])]
+            options = [self.resolve(b) for b in schema.get(str(error.validator), [])]
             expected = " or ".join(dict.fromkeys(_describe(o) for o in options))
             yield Finding(path, "S203", f"expected {expected}, got {kind_of(instance)}")
             return
         if all(s.validator == "required" and not s.relative_path
                for subs in plausible.values() for s in subs):
-            keys = [str(s.validator_value[0]) for subs in plausible.values() for s in subs
-                    if s.validator_value]
+            keys = [str(key) for subs in plausible.values() for s in subs
+                    for key in (s.validator_value if isinstance(s.validator_value, list) else [])]
             yield Finding(path, "S202", f"needs one of the keys {', '.join(dict.fromkeys(keys))}")
             return
         best = min(plausible.values(), key=len)
@@ -186,7 +187,7 @@ class StructureChecker:
 
     def discriminated(self, error: ValidationError, path: YamlPath,
                       discriminator: dict[str, Any]) -> Iterator[Finding]:
-        instance = error.instance
+        instance: Any = error.instance
         field = discriminator.get("propertyName", "type")
         mapping: dict[str, str] = discriminator.get("mapping", {})
         if not isinstance(instance, dict):
@@ -202,7 +203,8 @@ class StructureChecker:
                           f"{known_list(mapping)}", did_you_mean(str(chosen), mapping))
             return
         target = mapping[chosen]
-        for index, option in enumerate(error.schema.get("oneOf", [])):  # type: ignore[union-attr]
+        options: list[dict[str, Any]] = error.schema.get("oneOf", [])  # type: ignore[union-attr]
+        for index, option in enumerate(options):
             if option.get("$ref") == target:
                 for sub in error.context or ():
                     if sub.relative_schema_path and sub.relative_schema_path[0] == index:

@@ -18,7 +18,7 @@ import yaml
 from supportctl.config.diagnostics import Finding, Location, Severity, YamlPath
 
 try:  # libyaml composes about 8x faster than the pure-Python parser
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc]
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
@@ -37,6 +37,13 @@ _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-
                   ".nan": float("nan")}
 
 _YAML11 = yaml.resolver.Resolver()
+
+
+def _yaml11_tag(text: str) -> str:
+    """The tag PyYAML's YAML 1.1 resolver gives a plain scalar."""
+    tag: str = _YAML11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return tag
+
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
 # A real stack has at most a few hundred thousand nodes; aliases that expand past this are an
@@ -166,7 +173,7 @@ class _Builder:
         tag: str = node.tag
         if not node.style and tag in _IMPLICIT_TAGS:
             if (tag == _T + "str" and resolve_plain(text) is not text
-                    and _YAML11.resolve(yaml.ScalarNode, text, (True, False)) != tag):
+                    and _yaml11_tag(text) != tag):
                 return text  # `!!str 123`: YAML 1.1 would not have called it a string
             value = resolve_plain(text)
             if isinstance(value, str) and "$" in value:
@@ -291,9 +298,9 @@ def node_at(root: yaml.Node, path: YamlPath) -> tuple[yaml.Node, int, yaml.Node 
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             child = _mapping_child(node, part)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = (node.value[part], node.value[part])
+        elif (isinstance(node, yaml.SequenceNode) and isinstance(part, int)
+              and 0 <= part < len(node.value)):
+            child = (node.value[part], node.value[part])
         if child is None:
             break
         key_node, node = child

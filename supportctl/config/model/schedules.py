@@ -49,8 +49,8 @@ class Schedule(StackModel):
     """IANA time zone of the hours and dates; the workspace time zone when absent."""
     hours: list[WeeklyHours] = []
     """Weekly hours."""
-    dates: Annotated[list[DateOrRange], Field(examples=[["2026-12-25", "2026-12-31..2027-01-01"]])] \
-        = []
+    dates: Annotated[list[DateOrRange],
+                     Field(examples=[["2026-12-25", "2026-12-31..2027-01-01"]])] = []
     """Whole dates on which the schedule is open all day. A schedule of only `dates` is a
     holiday calendar for `closed_on`."""
     overrides: list[DateOverride] = []

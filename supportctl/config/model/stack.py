@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, create_model
 
@@ -58,23 +58,26 @@ def _union(models: list[type[Any]], fallback: type[Any]) -> Any:
     return Annotated[Union[tuple(models)], Field(discriminator="type")]  # noqa: UP007
 
 
+def _id_map(item: Any, field: str) -> Any:
+    """A `dict[Id, item]` field definition for create_model, keeping the base's description."""
+    return (dict[Id, item], Field(default={},
+                                  description=StackBase.model_fields[field].description))
+
+
 @cache
 def build_stack_model(plugins: PluginSet) -> type[StackBase]:
     """The Stack model for a set of plugins (cached: the same set gives the same class)."""
     channel_models = [spec.config_model for spec in plugins.channels.values()]
     notifier_models = [spec.config_model for spec in plugins.notifiers.values()]
     native: dict[str, Any] = {
-        kind: (Annotated[spec.template_model | None, Field(
+        kind: (Annotated[Optional[spec.template_model], Field(  # noqa: UP045
             description=f"Native {spec.title} template, sent when the window is closed.")], None)
         for kind, spec in sorted(plugins.channels.items()) if spec.template_model is not None}
     template = create_model("Template", __base__=TemplateBase, __doc__=TemplateBase.__doc__,
                             **native)
     return create_model(
         "Stack", __base__=StackBase, __doc__=StackBase.__doc__,
-        channels=(dict[Id, _union(channel_models, ChannelConfig)],  # type: ignore[misc]
-                  Field(default={}, description=StackBase.model_fields["channels"].description)),
-        notify=(dict[Id, _union(notifier_models, NotifierConfig)],  # type: ignore[misc]
-                Field(default={}, description=StackBase.model_fields["notify"].description)),
-        templates=(dict[Id, template],  # type: ignore[valid-type]
-                   Field(default={}, description=StackBase.model_fields["templates"].description)),
+        channels=_id_map(_union(channel_models, ChannelConfig), "channels"),
+        notify=_id_map(_union(notifier_models, NotifierConfig), "notify"),
+        templates=_id_map(template, "templates"),
     )
