@@ -13,8 +13,11 @@ from supportctl.plugins import load_plugins
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--builtin-only", action="store_true",
                         help="only the plugins shipped with supportctl (as committed in schema/)")
+    parser.add_argument("--fragment", action="store_true",
+                        help="the schema of files brought in by `include:`")
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(render_schema(load_plugins(builtin_only=args.builtin_only)))
+    plugins = load_plugins(builtin_only=args.builtin_only)
+    sys.stdout.write(render_schema(plugins, fragment=args.fragment))
     return EXIT_OK

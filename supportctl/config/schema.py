@@ -10,8 +10,10 @@ from jsonschema import Draft202012Validator
 
 from supportctl.config.model.stack import build_stack_model
 from supportctl.config.plugin_spec import PluginSet
+from supportctl.config.sources import FRAGMENT_KEYS
 
 SCHEMA_ID = "https://supportctl.dev/schema/stack.schema.json"
+FRAGMENT_ID = "https://supportctl.dev/schema/stack-fragment.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -47,9 +49,22 @@ def stack_schema(plugins: PluginSet) -> dict[str, Any]:
     return schema
 
 
-def render_schema(plugins: PluginSet) -> str:
-    """The schema as the committed file holds it: stable key order, trailing newline."""
-    return json.dumps(stack_schema(plugins), indent=2, ensure_ascii=False) + "\n"
+@cache
+def fragment_schema(plugins: PluginSet) -> dict[str, Any]:
+    """The schema of a file brought in by `include:`: sections only, none of them required."""
+    root = stack_schema(plugins)
+    schema: dict[str, Any] = {"$schema": DIALECT, "$id": FRAGMENT_ID,
+                              "title": "supportctl stack fragment (a file named by include:)",
+                              "type": "object", "additionalProperties": False}
+    schema["properties"] = {key: root["properties"][key] for key in FRAGMENT_KEYS}
+    schema["$defs"] = root["$defs"]
+    return schema
+
+
+def render_schema(plugins: PluginSet, fragment: bool = False) -> str:
+    """A schema as the committed file holds it: stable key order, trailing newline."""
+    schema = fragment_schema(plugins) if fragment else stack_schema(plugins)
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
 @cache
