@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from supportctl.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def repo() -> Path:
+    """The repository root."""
+    return REPO
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    """tests/fixtures."""
+    return FIXTURES
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str],
+            monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
+    """Run `supportctl ARGS` in-process and capture exit code, stdout and stderr."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+    def run(*args: str | Path, cwd: Path | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        argv: Sequence[str] = [str(a) for a in args]
+        code = main(argv)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
