@@ -46,6 +46,15 @@ def _yaml11_tag(text: str) -> str:
 
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
+_SYNTAX_HINTS = {
+    "mapping values are not allowed": "a value holding `: ` must be quoted, e.g. "
+                                      "text: \"Note: we are closed\"",
+    "could not find expected ':'": "each key needs a `:`; quote values that span lines",
+    "found undefined alias": "define the anchor (&name) before using *name",
+    "expected <block end>": "check the indentation of this line against the one above",
+    "did not find expected node content": "a value is missing, or a bracket is not closed",
+}
+
 # A real stack has at most a few hundred thousand nodes; aliases that expand past this are an
 # attack or a mistake, and expanding them would exhaust memory.
 MAX_EXPANDED_NODES = 2_000_000
@@ -264,9 +273,10 @@ def load_text(text: str, file: str, env: Mapping[str, str],
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
-        hint = exc.context or ""
-        if "\t" in text and "tab" in problem:
-            hint = "indent with spaces; YAML does not allow tabs for indentation"
+        lines = text.splitlines()
+        at = lines[line - 1][column - 1:column] if 0 < line <= len(lines) else ""
+        hint = "indent with spaces; YAML does not allow tabs" if at == "\t" else next(
+            (h for p, h in _SYNTAX_HINTS.items() if p in problem), "")
         loaded.findings.append((Location(file, line, column),
                                 Finding((), "L101", problem, hint)))
         return loaded
