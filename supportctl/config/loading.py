@@ -127,29 +127,52 @@ def check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
         return LoadResult(None, diagnostics, assembled.sources, env_used)
 
     model = build_stack_model(plugins)
-    stack: StackBase | None = None
+    data = assembled.data
+    stack, error = _validate(model, data)  # the fast path: pydantic's core, no jsonschema
+    checked = stack
     broken: dict[str, set[str]] = {}
-    try:
-        stack = model.model_validate(assembled.data)
-    except ValidationError as error:
+    if error is not None:
         checker = StructureChecker(stack_validator(plugins), placer.value_text)
-        structural = checker.check(assembled.data) or _model_findings(error)
-        diagnostics.extend(placer.place(f) for f in structural)
-        pruned, broken = _prune(assembled.data, structural)
-        if pruned is not None:
-            try:
-                partial = model.model_validate(pruned)
-            except ValidationError:
-                partial = None
-            if partial is not None:
-                context = CheckContext(partial, plugins, broken,
-                                       assembled.sources.interpolated_source, placer.where)
-                findings = run_checks(context, [*core_checks(), *extra_checks])
-                diagnostics.extend(placer.place(f) for f in findings)
-        return LoadResult(None, diagnostics, assembled.sources, env_used)
-
-    context = CheckContext(stack, plugins, broken, assembled.sources.interpolated_source,
-                           placer.where)
-    findings = run_checks(context, [*core_checks(), *extra_checks])
-    diagnostics.extend(placer.place(f) for f in findings)
+        structural = checker.check(data) or _model_findings(error)
+        # a value whose variable is unset cannot be judged; L110 already says so
+        reported = [f for f in structural if not assembled.sources.unresolved(f.path)]
+        diagnostics.extend(placer.place(f) for f in reported)
+        if not reported:  # only unset variables are wrong: check the rest with defaults
+            stack, _ = _validate(model, _without(data, [f.path for f in structural]))
+            checked = stack
+        else:
+            pruned, broken = _prune(data, structural)
+            checked = _validate(model, pruned)[0] if pruned is not None else None
+    if checked is not None:
+        context = CheckContext(checked, plugins, broken, assembled.sources.interpolated_source,
+                               placer.where)
+        findings = run_checks(context, [*core_checks(), *extra_checks])
+        diagnostics.extend(placer.place(f) for f in findings)
     return LoadResult(stack, diagnostics, assembled.sources, env_used)
+
+
+def _validate(model: type[StackBase],
+              data: dict[str, Any]) -> tuple[StackBase | None, ValidationError | None]:
+    try:
+        return model.model_validate(data), None
+    except ValidationError as error:
+        return None, error
+
+
+def _without(data: dict[str, Any], paths: Iterable[YamlPath]) -> dict[str, Any]:
+    """A copy of the document without the mapping values at `paths`, copying only what changes."""
+    result = dict(data)
+    for path in paths:
+        node: Any = result
+        for depth, part in enumerate(path):
+            if isinstance(node, dict) and part in node:
+                if depth == len(path) - 1:
+                    del node[part]
+                    break
+            elif not (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+                break
+            child = node[part]
+            node[part] = child = (dict(child) if isinstance(child, dict) else
+                                  list(child) if isinstance(child, list) else child)
+            node = child
+    return result

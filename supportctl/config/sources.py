@@ -65,6 +65,11 @@ class SourceMap:
         loaded, local = self.origin(path)
         return loaded.interpolated.get(local)
 
+    def unresolved(self, path: YamlPath) -> bool:
+        """True when the value at `path` needs an environment variable that is not set."""
+        loaded, local = self.origin(path)
+        return local in loaded.unresolved
+
     def source_text(self, path: YamlPath) -> str | None:
         """The literal text of a scalar as written in the file."""
         loaded, local = self.origin(path)

@@ -113,13 +113,14 @@ class StructureChecker:
                           if len(words) > 1 else f"{shown} must be {words[0]}",
                           did_you_mean(str(instance), words))
         elif validator == "pattern":
-            described = _PATTERN_NAMES.get(str(error.validator_value)) or schema.get(
-                "description", "") or f"the pattern {error.validator_value}"
+            pattern = str(error.validator_value)
             shown = self.value_text(path, instance, schema)
-            yield Finding(path, "S205", f"{shown} is not {described.rstrip('.')}"
-                          if described[:1].islower() or described.startswith("a")
-                          else f"{shown} does not have the expected form",
-                          "" if described[:1].islower() else described)
+            described = _PATTERN_NAMES.get(pattern)
+            if described is not None:
+                yield Finding(path, "S205", f"{shown} is not {described}")
+            else:
+                yield Finding(path, "S205", f"{shown} does not match the pattern {pattern}",
+                              str(schema.get("description", "")))
         elif validator in _RANGE:
             yield Finding(path, "S206", self.range_message(validator, error.validator_value,
                                                            instance))

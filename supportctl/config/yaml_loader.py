@@ -95,6 +95,8 @@ class LoadedFile:
     # path -> the source text (`${VAR}`) that an environment value replaced
     interpolated: dict[YamlPath, str] = field(default_factory=dict)
     env_used: set[str] = field(default_factory=set)
+    # paths whose value is unknown because a variable it needs is not set
+    unresolved: set[YamlPath] = field(default_factory=set)
 
 
 class _Builder:
@@ -225,6 +227,7 @@ class _Builder:
                     self.problem(node, path, "L110", f"environment variable {name} is not set",
                                  f"export {name}=... before running, or write "
                                  f"${{{name}:-default}}", self.missing_env)
+                    self.loaded.unresolved.add(path)
                     value = ""
                 else:
                     value = default
