@@ -140,7 +140,7 @@ def check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
         if not reported:  # only unset variables are wrong: check the rest with defaults
             stack, _ = _validate(model, _without(data, [f.path for f in structural]))
             checked = stack
-        else:
+        if checked is None:
             pruned, broken = _prune(data, structural)
             checked = _validate(model, pruned)[0] if pruned is not None else None
     if checked is not None:
