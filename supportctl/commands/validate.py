@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             print(reporters.github(found))
     else:
         if found:
-            print(reporters.text(found, colour=sys.stdout.isatty()))
+            print(reporters.text(found, colour=sys.stdout.isatty()), flush=True)
         print(reporters.summary(found, [str(p) for p in paths]), file=sys.stderr)
     if unreadable:
         return EXIT_USAGE

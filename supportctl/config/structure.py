@@ -69,7 +69,11 @@ class StructureChecker:
         findings: list[Finding] = []
         for error in self.validator.iter_errors(data):
             findings.extend(self.explain(error))
-        return findings
+        # `regx: ...` is reported as an unknown key suggesting `regex`; saying that `regex` is
+        # missing as well would be the same typo twice
+        typos = {(f.path[:-1], f.hint) for f in findings if f.code == "S201"}
+        return [f for f in findings if not (
+            f.code == "S202" and (f.path, f"did you mean {f.message.split()[-1]}?") in typos)]
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -173,7 +177,8 @@ class StructureChecker:
                      if not any(s.validator == "type" and not s.relative_path for s in subs)}
         if not plausible:
             options = [self.resolve(b) for b in schema.get(str(error.validator), [])]
-            expected = " or ".join(dict.fromkeys(_describe(o) for o in options))
+            kinds = [_describe(o) for o in options if o.get("type") != "null"]
+            expected = " or ".join(dict.fromkeys(kinds))
             yield Finding(path, "S203", f"expected {expected}, got {kind_of(instance)}")
             return
         if all(s.validator == "required" and not s.relative_path
