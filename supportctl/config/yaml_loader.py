@@ -17,16 +17,48 @@ import yaml
 
 from supportctl.config.diagnostics import Finding, Location, Severity, YamlPath
 
-try:  # libyaml composes about 8x faster than the pure-Python parser
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
-
 _T = "tag:yaml.org,2002:"
-_IMPLICIT_TAGS = frozenset(_T + t for t in ("null", "bool", "int", "float", "timestamp", "str",
-                                            "value"))
 _EXPLICIT_OK = frozenset(_T + t for t in ("str", "int", "float", "bool", "null"))
-_MAP_TAG, _SEQ_TAG, _MERGE_TAG = _T + "map", _T + "seq", _T + "merge"
+_MAP_TAG, _SEQ_TAG, _STR_TAG, _MERGE_TAG = _T + "map", _T + "seq", _T + "str", _T + "merge"
+# Given to plain scalars without an explicit tag; the builder resolves them as YAML 1.2.
+_PLAIN_TAG = "!supportctl/plain"
+
+
+class _TagResolver(yaml.resolver.BaseResolver):
+    """Tags nothing by YAML 1.1 rules: plain scalars are left for the builder to resolve.
+
+    PyYAML's own resolver runs a regex cascade on every scalar (most of the composing time
+    with libyaml) only to produce YAML 1.1 tags that we would then have to undo.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                return _MERGE_TAG if value == "<<" else _PLAIN_TAG
+            return _STR_TAG
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+
+_CParser: Any
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:  # libyaml composes about 8x faster than the pure-Python parser
+    class _ComposeLoader(_CParser, _TagResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _TagResolver.__init__(self)
+else:  # pragma: no cover - PyYAML built without libyaml
+    class _ComposeLoader(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                         yaml.parser.Parser, yaml.composer.Composer, _TagResolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _TagResolver.__init__(self)
 
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -36,13 +68,6 @@ _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\
 _SPECIAL_FLOAT = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"),
                   ".nan": float("nan")}
 
-_YAML11 = yaml.resolver.Resolver()
-
-
-def _yaml11_tag(text: str) -> str:
-    """The tag PyYAML's YAML 1.1 resolver gives a plain scalar."""
-    tag: str = _YAML11.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-    return tag
 
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{")
 
@@ -182,15 +207,12 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: YamlPath) -> Any:
         text: str = node.value
         tag: str = node.tag
-        if not node.style and tag in _IMPLICIT_TAGS:
-            if (tag == _T + "str" and resolve_plain(text) is not text
-                    and _yaml11_tag(text) != tag):
-                return text  # `!!str 123`: YAML 1.1 would not have called it a string
+        if tag == _PLAIN_TAG:
             value = resolve_plain(text)
             if isinstance(value, str) and "$" in value:
                 return self.interpolate(node, path, value)
             return value
-        if tag == _T + "str":
+        if tag == _STR_TAG:
             return self.interpolate(node, path, text) if "$" in text else text
         if tag in _EXPLICIT_OK:
             value = resolve_plain(text)
@@ -257,7 +279,7 @@ def load_text(text: str, file: str, env: Mapping[str, str],
     """Parse YAML text into values with positions; problems become findings, never exceptions."""
     loaded = LoadedFile(file=file, data=None, root=None)
     try:
-        loader = _Loader(text)
+        loader = _ComposeLoader(text)
         try:
             root = loader.get_single_node()
         finally:

@@ -54,10 +54,43 @@ def covers(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
     return True
 
 
+class EarlierConditions:
+    """Conditions of the rules seen so far, indexed so that a stack of a thousand rules is not
+    checked pair by pair: a covering rule tests a subset of the keys, and for its first key
+    (the anchor) it has the same value or a superset of values."""
+
+    def __init__(self) -> None:
+        self.groups: dict[frozenset[str], tuple[str, dict[Any, list[tuple[int, Any]]]]] = {}
+
+    def add(self, index: int, parts: dict[str, Any]) -> None:
+        keys = frozenset(parts)
+        anchor, by_token = self.groups.setdefault(keys, (min(keys), {}))
+        value = parts[anchor]
+        for token in value if isinstance(value, frozenset) else (value,):
+            by_token.setdefault(token, []).append((index, parts))
+
+    def first_covering(self, parts: dict[str, Any]) -> int | None:
+        """The index of the earliest rule that matches everything `parts` does."""
+        keys = frozenset(parts)
+        best: int | None = None
+        for group_keys, (anchor, by_token) in self.groups.items():
+            if not group_keys <= keys:
+                continue
+            value = parts[anchor]
+            token = min(value) if isinstance(value, frozenset) else value
+            for index, earlier in by_token.get(token, ()):
+                if best is not None and index >= best:
+                    break
+                if covers(earlier, parts):
+                    best = index
+                    break
+        return best
+
+
 def reachability(context: CheckContext) -> Iterator[Finding]:
     rules = context.stack.routing
     catch_all: int | None = None
-    seen: list[tuple[int, dict[str, Any]]] = []
+    seen = EarlierConditions()
     names: dict[str, int] = {}
     for index, rule in enumerate(rules):
         path: YamlPath = ("routing", index)
@@ -78,17 +111,16 @@ def reachability(context: CheckContext) -> Iterator[Finding]:
             catch_all = index
             continue
         parts = conjuncts(rule.when)
-        for earlier_index, earlier in seen:
-            if covers(earlier, parts):
-                same = earlier == parts
-                yield Finding(path, "U502", f"rule {rule.name!r} can never match: rule "
-                              f"{rules[earlier_index].name!r} "
-                              f"({context.where(('routing', earlier_index))}) comes first and "
-                              + ("has the same condition" if same else
-                                 "matches every conversation this one does"),
-                              "make the conditions differ, or put the narrower rule first")
-                break
-        seen.append((index, parts))
+        earlier_index = seen.first_covering(parts)
+        if earlier_index is not None:
+            same = conjuncts(rules[earlier_index].when) == parts  # type: ignore[arg-type]
+            yield Finding(path, "U502", f"rule {rule.name!r} can never match: rule "
+                          f"{rules[earlier_index].name!r} "
+                          f"({context.where(('routing', earlier_index))}) comes first and "
+                          + ("has the same condition" if same else
+                             "matches every conversation this one does"),
+                          "make the conditions differ, or put the narrower rule first")
+        seen.add(index, parts)
     if rules and catch_all is None:
         last = len(rules) - 1
         yield Finding(("routing", last), "U503", "no catch-all rule: conversations that match "
