@@ -56,35 +56,43 @@ def covers(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
 
 class EarlierConditions:
     """Conditions of the rules seen so far, indexed so that a stack of a thousand rules is not
-    checked pair by pair: a covering rule tests a subset of the keys, and for its first key
-    (the anchor) it has the same value or a superset of values."""
+    checked pair by pair: a covering rule tests a subset of the keys, and for each of them it
+    has the same value or a superset of values."""
 
     def __init__(self) -> None:
-        self.groups: dict[frozenset[str], tuple[str, dict[Any, list[tuple[int, Any]]]]] = {}
+        self.parts: dict[int, dict[str, Any]] = {}
+        # key set -> key -> token -> indexes of rules with exactly that key set
+        self.groups: dict[frozenset[str], dict[str, dict[Any, list[int]]]] = {}
 
     def add(self, index: int, parts: dict[str, Any]) -> None:
-        keys = frozenset(parts)
-        anchor, by_token = self.groups.setdefault(keys, (min(keys), {}))
-        value = parts[anchor]
-        for token in value if isinstance(value, frozenset) else (value,):
-            by_token.setdefault(token, []).append((index, parts))
+        self.parts[index] = parts
+        group = self.groups.setdefault(frozenset(parts), {})
+        for key, value in parts.items():
+            tokens = group.setdefault(key, {})
+            for token in value if isinstance(value, frozenset) else (value,):
+                tokens.setdefault(token, []).append(index)
 
     def first_covering(self, parts: dict[str, Any]) -> int | None:
         """The index of the earliest rule that matches everything `parts` does."""
         keys = frozenset(parts)
         best: int | None = None
-        for group_keys, (anchor, by_token) in self.groups.items():
+        for group_keys, group in self.groups.items():
             if not group_keys <= keys:
                 continue
-            value = parts[anchor]
-            token = min(value) if isinstance(value, frozenset) else value
-            for index, earlier in by_token.get(token, ()):
+            candidates = min((group[key].get(_token(parts[key]), []) for key in group_keys),
+                             key=len)
+            for index in candidates:
                 if best is not None and index >= best:
                     break
-                if covers(earlier, parts):
+                if covers(self.parts[index], parts):
                     best = index
                     break
         return best
+
+
+def _token(value: Any) -> Any:
+    # a covering rule's set contains every value of the covered one, so any one will do
+    return min(value) if isinstance(value, frozenset) else value
 
 
 def reachability(context: CheckContext) -> Iterator[Finding]:
