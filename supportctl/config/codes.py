@@ -128,8 +128,6 @@ CATALOGUE: tuple[Code, ...] = (
     Code("U506", "fallback-loops", _W, "Fallback repeats a team",
          "A fallback chain names the rule's own team or the same team twice; the repeat is "
          "useless."),
-    Code("U507", "empty-condition", _E, "Condition that can never be true",
-         "An `any:` with no members, or a list matcher with no values, matches nothing."),
     # Templates.
     Code("T601", "unknown-placeholder", _E, "Template placeholder names no known variable",
          "A `{{ ... }}` placeholder names a variable the runtime does not provide, so customers "
