@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,34 +71,53 @@ class _Placer:
                           severity, finding.message, finding.hint)
 
 
-def _prune(data: dict[str, Any], findings: Iterable[Finding]) -> tuple[dict[str, Any] | None,
-                                                                       dict[str, set[str]]]:
+@dataclass
+class _Pruned:
     """The document without the entities that failed the structural check.
 
     Semantic checks then still run on everything else, so one run reports every problem;
     the pruned ids are remembered so that references to them are not reported as unknown.
     """
-    broken: dict[str, set[str]] = {}
-    pruned = dict(data)
+
+    data: dict[str, Any] | None
+    broken: dict[str, set[str]] = field(default_factory=dict)
+    # document index of each routing rule that was kept, by its index in `data`
+    kept_rules: list[int] | None = None
+
+    def original(self, path: YamlPath) -> YamlPath:
+        """A path of the pruned document as a path of the file."""
+        if self.kept_rules is None or len(path) < 2 or path[0] != "routing":
+            return path
+        index = path[1]
+        return ("routing", self.kept_rules[index], *path[2:]) if isinstance(index, int) else path
+
+
+def _prune(data: dict[str, Any], findings: Iterable[Finding]) -> _Pruned:
+    pruned = _Pruned(dict(data))
+    document = pruned.data
+    assert document is not None
     bad_rules: set[int] = set()
     for finding in findings:
         path = finding.path
         if not path:
-            return None, broken
+            return _Pruned(None)
         head = path[0]
-        if head in ID_SECTIONS and len(path) > 1 and isinstance(pruned.get(head), dict):
-            section = pruned[head] = dict(pruned[head])
+        if head in ID_SECTIONS and len(path) > 1 and isinstance(document.get(head), dict):
+            section = document[head] = dict(document[head])
             section.pop(str(path[1]), None)
-            broken.setdefault(str(head), set()).add(str(path[1]))
+            pruned.broken.setdefault(str(head), set()).add(str(path[1]))
         elif head in LIST_SECTIONS and len(path) > 1 and isinstance(path[1], int):
             bad_rules.add(path[1])
         elif head in ("conversations", "include"):
-            pruned.pop(str(head), None)
+            document.pop(str(head), None)
         else:
-            return None, broken  # version or workspace: nothing sound to check against
-    if bad_rules and isinstance(pruned.get("routing"), list):
-        pruned["routing"] = [r for i, r in enumerate(pruned["routing"]) if i not in bad_rules]
-    return pruned, broken
+            return _Pruned(None)  # version or workspace: nothing sound to check against
+    rules = document.get("routing")
+    if bad_rules and isinstance(rules, list):
+        pruned.kept_rules = [i for i in range(len(rules)) if i not in bad_rules]
+        document["routing"] = [rules[i] for i in pruned.kept_rules]
+        pruned.broken["routing"] = {str(i) for i in bad_rules}
+    return pruned
 
 
 def _model_findings(error: ValidationError) -> list[Finding]:
@@ -129,25 +148,32 @@ def check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
     model = build_stack_model(plugins)
     data = assembled.data
     stack, error = _validate(model, data)  # the fast path: pydantic's core, no jsonschema
+    pruned = _Pruned(data)
     checked = stack
-    broken: dict[str, set[str]] = {}
+    unknown: list[YamlPath] = []  # values taken out because the loader could not read them
     if error is not None:
         checker = StructureChecker(stack_validator(plugins), placer.value_text)
         structural = checker.check(data) or _model_findings(error)
-        # a value whose variable is unset cannot be judged; L110 already says so
+        # a value the loader could not read (an unset variable, say) is not judged again
         reported = [f for f in structural if not assembled.sources.unresolved(f.path)]
         diagnostics.extend(placer.place(f) for f in reported)
-        if not reported:  # only unset variables are wrong: check the rest with defaults
-            stack, _ = _validate(model, _without(data, [f.path for f in structural]))
+        if not reported:  # only unknown values are wrong: check the rest without them
+            unknown = [f.path for f in structural]
+            stack, _ = _validate(model, _without(data, unknown))
             checked = stack
         if checked is None:
-            pruned, broken = _prune(data, structural)
-            checked = _validate(model, pruned)[0] if pruned is not None else None
+            pruned = _prune(data, structural)
+            checked = _validate(model, pruned.data)[0] if pruned.data is not None else None
     if checked is not None:
-        context = CheckContext(checked, plugins, broken, assembled.sources.interpolated_source,
-                               placer.where)
-        findings = run_checks(context, [*core_checks(), *extra_checks])
-        diagnostics.extend(placer.place(f) for f in findings)
+        context = CheckContext(checked, plugins, pruned.broken,
+                               assembled.sources.interpolated_source,
+                               lambda path: placer.where(pruned.original(path)))
+        for finding in run_checks(context, [*core_checks(), *extra_checks]):
+            path = pruned.original(finding.path)
+            # nothing is said about a value the loader refused or an entity that lost one
+            if not assembled.sources.unresolved(path) and not any(
+                    gone[:len(path)] == path for gone in unknown):
+                diagnostics.add(placer.place(replace(finding, path=path)))
     return LoadResult(stack, diagnostics, assembled.sources, env_used)
 
 

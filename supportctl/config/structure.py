@@ -136,12 +136,20 @@ class StructureChecker:
     def wrong_type(self, path: YamlPath, instance: Any, schema: dict[str, Any]) -> Finding:
         expected = _expected(schema)
         hint = ""
-        if expected == "text" and isinstance(instance, int | float | bool):
+        got = kind_of(instance)
+        if isinstance(instance, str | int | float | bool):
             shown = self.value_text(path, instance, schema)
-            hint = f"quote it: \"{shown}\"" if not shown.startswith("(") else "quote it"
+            got = (shown if isinstance(instance, bool) else f"text {shown}"
+                   if isinstance(instance, str) else f"the number {shown}")
+        if expected == "text" and isinstance(instance, int | float | bool):
+            hint = _as_text_hint(shown, schema)
+        elif expected == "true or false" and isinstance(instance, str):
+            hint = ("write true or false; yes/no/on/off are text in a stack (YAML 1.2), so that "
+                    "`language: no` stays Norwegian" if instance.lower() in _YAML11_BOOLEANS
+                    else "write true or false")
         elif expected == "a list" and not isinstance(instance, list):
             hint = "write it as a list: [item] or one `- item` per line"
-        return Finding(path, "S203", f"expected {expected}, got {kind_of(instance)}", hint)
+        return Finding(path, "S203", f"expected {expected}, got {got}", hint)
 
     @staticmethod
     def range_message(validator: str, limit: Any, instance: Any) -> str:
@@ -215,6 +223,18 @@ class StructureChecker:
                 for sub in error.context or ():
                     if sub.relative_schema_path and sub.relative_schema_path[0] == index:
                         yield from self.explain(sub)
+
+
+def _as_text_hint(written: str, schema: dict[str, Any]) -> str:
+    """Quoting helps when the quoted text is valid; otherwise show what a valid value looks like."""
+    pattern = schema.get("pattern")
+    examples = schema.get("examples") or []
+    if pattern and examples and not re.search(pattern, written):
+        return f"write it like {examples[0]!r}"
+    return f"quote it: \"{written}\"" if not written.startswith("(") else "quote it"
+
+
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 
 def _describe(schema: dict[str, Any]) -> str:

@@ -78,7 +78,12 @@ _SYNTAX_HINTS = {
     "found undefined alias": "define the anchor (&name) before using *name",
     "expected <block end>": "check the indentation of this line against the one above",
     "did not find expected node content": "a value is missing, or a bracket is not closed",
+    "found unknown escape character": "inside double quotes a backslash starts an escape; "
+                                      "write regular expressions in single quotes: '\\d+'",
 }
+
+_COMPLEX_KEY_HINT = ("a value starting with `{` or `[` is read as a mapping or list: quote it, "
+                     "e.g. text: \"{{contact.name}}, welcome!\"")
 
 # A real stack has at most a few hundred thousand nodes; aliases that expand past this are an
 # attack or a mistake, and expanding them would exhaust memory.
@@ -120,7 +125,7 @@ class LoadedFile:
     # path -> the source text (`${VAR}`) that an environment value replaced
     interpolated: dict[YamlPath, str] = field(default_factory=dict)
     env_used: set[str] = field(default_factory=set)
-    # paths whose value is unknown because a variable it needs is not set
+    # paths whose value is unknown: a variable it needs is not set, or the loader refused it
     unresolved: set[YamlPath] = field(default_factory=set)
 
 
@@ -138,6 +143,12 @@ class _Builder:
                 hint: str = "", severity: Severity | None = None) -> None:
         self.loaded.findings.append(
             (location_of(self.loaded.file, node), Finding(path, code, message, hint, severity)))
+
+    def refuse(self, node: yaml.Node, path: YamlPath, code: str, message: str,
+               hint: str = "") -> None:
+        """A problem that leaves the value unknown: no later check judges it again."""
+        self.problem(node, path, code, message, hint)
+        self.loaded.unresolved.add(path)
 
     def build(self, node: yaml.Node, path: YamlPath) -> Any:
         key = id(node)
@@ -165,8 +176,8 @@ class _Builder:
 
     def check_tag(self, node: yaml.Node, path: YamlPath, expected: str) -> None:
         if node.tag != expected:
-            self.problem(node, path, "L105", f"unsupported YAML tag {node.tag!r}",
-                         "remove the tag; stacks use plain YAML values")
+            self.refuse(node, path, "L105", f"unsupported YAML tag {node.tag!r}",
+                        "remove the tag; stacks use plain YAML values")
 
     def mapping(self, node: yaml.MappingNode, path: YamlPath, out: dict[str, Any]) -> None:
         first_seen: dict[str, yaml.Node] = {}
@@ -176,8 +187,8 @@ class _Builder:
                 merged.extend(self.merge_sources(value_node, path))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.problem(key_node, path, "L106", "a mapping key must be a plain value, "
-                             "not a list or a mapping")
+                self.refuse(key_node, path, "L106", "a mapping key must be a plain value, "
+                            "not a list or a mapping", _COMPLEX_KEY_HINT)
                 continue
             key = key_node.value  # keys are ids and names: always their literal text
             if key in first_seen:
@@ -201,7 +212,7 @@ class _Builder:
             if isinstance(value, dict):
                 sources.append(value)
             else:
-                self.problem(item, path, "L105", "`<<` merges only mappings")
+                self.refuse(item, path, "L105", "`<<` merges only mappings")
         return sources
 
     def scalar(self, node: yaml.ScalarNode, path: YamlPath) -> Any:
@@ -218,8 +229,10 @@ class _Builder:
             value = resolve_plain(text)
             if value is None or isinstance(value, bool | int | float):
                 return value
-        self.problem(node, path, "L105", f"unsupported YAML tag {tag!r} on {text!r}",
-                     "remove the tag; only !!str, !!int, !!float, !!bool and !!null are known")
+        self.refuse(node, path, "L105", f"unsupported YAML tag {tag!r}",
+                    "remove the tag; only !!str, !!int, !!float, !!bool and !!null are known"
+                    + ("; read secrets from the environment with ${VAR}"
+                       if tag == "!secret" else ""))
         return text
 
     def interpolate(self, node: yaml.ScalarNode, path: YamlPath, text: str) -> str:
@@ -235,9 +248,9 @@ class _Builder:
                 continue
             name = match.group(1)
             if name is None:
-                self.problem(node, path, "L111", "`${` does not start a valid "
-                             "`${NAME}` or `${NAME:-default}` reference",
-                             "write `$${` for a literal `${`")
+                self.refuse(node, path, "L111", "`${` does not start a valid "
+                            "`${NAME}` or `${NAME:-default}` reference",
+                            "names are letters, digits and `_`; write `$${` for a literal `${`")
                 pieces.append(token)
                 continue
             replaced = True
@@ -319,8 +332,9 @@ def load_text(text: str, file: str, env: Mapping[str, str],
     loaded.data = builder.build(root, ())
     if builder.aliases and _expanded_size(root, {}) > MAX_EXPANDED_NODES:
         loaded.findings.append((location_of(file, root), Finding(
-            (), "L107", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes")))
-        loaded.data = {}
+            (), "L107", f"aliases expand to more than {MAX_EXPANDED_NODES:,} nodes",
+            "write repeated parts out instead of nesting aliases of aliases")))
+        loaded.root = loaded.data = None
     return loaded
 
 

@@ -24,7 +24,7 @@ def found(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int, str, str, str
 def test_every_structural_error_in_one_run(
         found: list[tuple[int, int, str, str, str, str]]) -> None:
     assert found == [
-        (9, 38, "S203", "teams.t.shifts[0].agents", "expected a list, got text",
+        (9, 38, "S203", "teams.t.shifts[0].agents", "expected a list, got text 'ada'",
          "write it as a list: [item] or one `- item` per line"),
         (11, 6, "S202", "notify.n", "missing required key 'webhook_url'", ""),
         (14, 12, "S201", "routing[0].when.foo", "unknown key 'foo'",
@@ -39,6 +39,6 @@ def test_every_structural_error_in_one_run(
         (25, 13, "S203", "templates.x.text", "expected text or a mapping, got a list", ""),
         (27, 36, "S203", "menus.m.options[0].label", "expected text or a mapping, got a number",
          ""),
-        (27, 52, "S203", "menus.m.options[0].answer.en", "expected text, got a number",
+        (27, 52, "S203", "menus.m.options[0].answer.en", "expected text, got the number 1",
          'quote it: "1"'),
     ]

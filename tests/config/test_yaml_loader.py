@@ -100,7 +100,7 @@ def test_billion_laughs_is_refused() -> None:
         lines.append(f"a{level}: &a{level} [{refs}]")
     loaded = load_text("\n".join(lines) + "\n", "s.yaml", {})
     assert [f.code for _, f in loaded.findings] == ["L107"]
-    assert loaded.data == {}
+    assert loaded.data is None and loaded.root is None
 
 
 def test_environment_substitution_and_defaults() -> None:

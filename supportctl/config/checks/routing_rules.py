@@ -105,7 +105,7 @@ def reachability(context: CheckContext) -> Iterator[Finding]:
         if rule.name in names:
             first = names[rule.name]
             yield Finding((*path, "name"), "U504", f"rule name {rule.name!r} is already used by "
-                          f"routing[{first}] ({context.where(('routing', first))})",
+                          f"an earlier rule ({context.where(('routing', first))})",
                           "give every rule its own name")
         else:
             names[rule.name] = index
@@ -129,6 +129,8 @@ def reachability(context: CheckContext) -> Iterator[Finding]:
                              "matches every conversation this one does"),
                           "make the conditions differ, or put the narrower rule first")
         seen.add(index, parts)
+    if "routing" in context.broken:
+        return  # the catch-all may be the rule that failed the structural check
     if rules and catch_all is None:
         last = len(rules) - 1
         yield Finding(("routing", last), "U503", "no catch-all rule: conversations that match "
