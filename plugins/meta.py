@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from supportctl.config.model.common import Secret
-from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits
+from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits, one_channel_per
 
 
 class _MetaChannel(ChannelConfig):
@@ -31,6 +31,7 @@ class MessengerChannel(_MetaChannel):
     """A Facebook Page receiving Messenger conversations."""
 
     type: Literal["messenger"]
+    """The plugin that serves this channel: `messenger`."""
     page_id: Annotated[str, Field(pattern=r"^[0-9]{5,20}$", examples=["104857600000000"])]
     """The Facebook Page id (digits; quote it)."""
 
@@ -39,6 +40,7 @@ class InstagramChannel(_MetaChannel):
     """An Instagram professional account receiving direct messages."""
 
     type: Literal["instagram"]
+    """The plugin that serves this channel: `instagram`."""
     instagram_account_id: Annotated[str, Field(pattern=r"^[0-9]{5,20}$",
                                                examples=["17841400000000000"])]
     """The Instagram professional account id (digits; quote it)."""
@@ -47,8 +49,12 @@ class InstagramChannel(_MetaChannel):
 _LIMITS = MenuLimits(max_buttons=13, button_title=20, text_length=2000, payload_bytes=1000)
 
 messenger = ChannelSpec(type="messenger", title="Facebook Messenger",
-                        config_model=MessengerChannel, window=timedelta(hours=24),
+                        config_model=MessengerChannel,
+                        checks=(one_channel_per("page_id", "page id"),),
+                        window=timedelta(hours=24),
                         limits=_LIMITS)
 instagram = ChannelSpec(type="instagram", title="Instagram Direct",
-                        config_model=InstagramChannel, window=timedelta(hours=24),
+                        config_model=InstagramChannel,
+                        checks=(one_channel_per("instagram_account_id", "account id"),),
+                        window=timedelta(hours=24),
                         limits=_LIMITS)

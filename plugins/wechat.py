@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from supportctl.config.model.common import Secret, StackModel
-from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits
+from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits, one_channel_per
 
 
 class WeChatChannel(ChannelConfig):
     """A WeChat Official Account (service account) receiving messages by URL callback."""
 
     type: Literal["wechat"]
+    """The plugin that serves this channel: `wechat`."""
     app_id: Annotated[str, Field(pattern=r"^wx[0-9a-f]{16}$", examples=["wx0123456789abcdef"])]
     """AppID of the official account."""
     app_secret: Secret
@@ -46,6 +47,7 @@ plugin = ChannelSpec(
     title="WeChat Official Account",
     config_model=WeChatChannel,
     template_model=WeChatTemplate,
+    checks=(one_channel_per("app_id", "AppID"),),
     window=timedelta(hours=48),
     limits=MenuLimits(text_length=2048),
 )

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from supportctl.config.model.common import Secret, StackModel
-from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits
+from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits, one_channel_per
 
 WA_LANGUAGE = r"^[a-z]{2,3}(_[A-Z]{2})?$"
 
@@ -17,6 +17,7 @@ class WhatsAppChannel(ChannelConfig):
     """A WhatsApp Business phone number on the Cloud API."""
 
     type: Literal["whatsapp"]
+    """The plugin that serves this channel: `whatsapp`."""
     phone_number_id: Annotated[str, Field(pattern=r"^[0-9]{5,20}$", examples=["1098765432"])]
     """The phone number id from the WhatsApp Manager (digits; quote it)."""
     access_token: Secret
@@ -52,6 +53,7 @@ plugin = ChannelSpec(
     title="WhatsApp Business Cloud API",
     config_model=WhatsAppChannel,
     template_model=WhatsAppTemplate,
+    checks=(one_channel_per("phone_number_id", "phone number id"),),
     window=timedelta(hours=24),
     limits=MenuLimits(max_buttons=3, button_title=20, max_list_rows=10, row_title=24,
                       row_description=72, text_length=4096, payload_bytes=256),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,6 +57,24 @@ class MenuLimits:
 
 
 ChannelCheck = Callable[[str, ChannelConfig, "StackBase"], Iterable["Finding"]]
+
+
+def one_channel_per(key: str, what: str) -> ChannelCheck:
+    """A check that no two channels of a type share `key`: both would get the same webhooks."""
+
+    def check(channel_id: str, channel: ChannelConfig, stack: StackBase) -> Iterator[Finding]:
+        from supportctl.config.diagnostics import Finding
+
+        value = getattr(channel, key)
+        first = next(other_id for other_id, other in stack.channels.items()
+                     if other.type == channel.type and getattr(other, key) == value)
+        if first != channel_id:
+            yield Finding(("channels", channel_id, key), "C805",
+                          f"{what} {value!r} is already the {what} of channel {first!r}; both "
+                          "channels would receive the same messages",
+                          f"each {channel.type} channel needs its own {what}")
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)

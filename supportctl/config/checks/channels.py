@@ -106,8 +106,8 @@ def literal_secrets(context: CheckContext) -> Iterator[Finding]:
                 path: YamlPath = (section, item_id, name)
                 if getattr(config, name) and context.interpolated(path) is None:
                     variable = f"{item_id}_{name}".upper().replace("-", "_")
-                    yield Finding(path, "C804", f"{section}.{item_id}.{name} is a secret written "
-                                  "literally in the file",
+                    yield Finding(path, "C804", "the secret is written literally; anyone "
+                                  "who can read the file can use it",
                                   f"write ${{{variable}}} and set that environment variable")
 
 
