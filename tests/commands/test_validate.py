@@ -7,33 +7,34 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import CliResult
 
 from supportctl.commands import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
-Run = Callable[..., "object"]
+Run = Callable[..., CliResult]
 
 
 def test_a_clean_stack_is_valid(run_cli: Run, fixtures: Path) -> None:
     result = run_cli("validate", fixtures / "stacks" / "minimal.yaml")
-    assert result.code == EXIT_OK  # type: ignore[attr-defined]
-    assert result.out == ""  # type: ignore[attr-defined]
-    assert result.err.endswith("minimal.yaml: valid\n")  # type: ignore[attr-defined]
+    assert result.code == EXIT_OK
+    assert result.out == ""
+    assert result.err.endswith("minimal.yaml: valid\n")
 
 
 def test_default_path_is_stack_yaml_in_the_working_directory(run_cli: Run, fixtures: Path,
                                                             tmp_path: Path) -> None:
     (tmp_path / "stack.yaml").write_text((fixtures / "stacks" / "minimal.yaml").read_text())
-    assert run_cli("validate", cwd=tmp_path).code == EXIT_OK  # type: ignore[attr-defined]
+    assert run_cli("validate", cwd=tmp_path).code == EXIT_OK
 
 
 def test_unreadable_file_is_a_usage_error(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("validate", tmp_path / "nope.yaml")
-    assert result.code == EXIT_USAGE  # type: ignore[attr-defined]
-    assert "no such file" in result.err  # type: ignore[attr-defined]
+    assert result.code == EXIT_USAGE
+    assert "no such file" in result.err
 
 
 def test_unknown_option_is_a_usage_error(run_cli: Run) -> None:
-    assert run_cli("validate", "--colour").code == EXIT_USAGE  # type: ignore[attr-defined]
+    assert run_cli("validate", "--colour").code == EXIT_USAGE
 
 
 def test_warnings_pass_unless_strict(run_cli: Run, fixtures: Path,
@@ -42,10 +43,10 @@ def test_warnings_pass_unless_strict(run_cli: Run, fixtures: Path,
     monkeypatch.delenv("WA_API_VERSION", raising=False)
     path = fixtures / "stacks" / "secrets.yaml"
     relaxed = run_cli("validate", path)
-    assert relaxed.code == EXIT_OK  # type: ignore[attr-defined]
-    assert "warning[C804]" in relaxed.out  # type: ignore[attr-defined]
-    assert "warning[L110]" in relaxed.out  # type: ignore[attr-defined]
-    assert run_cli("validate", "--strict", path).code == EXIT_INVALID  # type: ignore[attr-defined]
+    assert relaxed.code == EXIT_OK
+    assert "warning[C804]" in relaxed.out
+    assert "warning[L110]" in relaxed.out
+    assert run_cli("validate", "--strict", path).code == EXIT_INVALID
 
 
 def test_secret_values_never_appear_in_any_format(run_cli: Run, fixtures: Path,
@@ -55,11 +56,11 @@ def test_secret_values_never_appear_in_any_format(run_cli: Run, fixtures: Path,
     path = fixtures / "stacks" / "secrets.yaml"
     for output in ("text", "json", "github"):
         result = run_cli("validate", "--format", output, path)
-        everything = result.out + result.err  # type: ignore[attr-defined]
+        everything = result.out + result.err
         for secret in ("EAAG-token-value", "super-secret-literal", "verify-default",
                        "not-a-version-but-secret-ish"):
             assert secret not in everything, (output, secret)
-    text = run_cli("validate", path).out  # type: ignore[attr-defined]
+    text = run_cli("validate", path).out
     assert "'${WA_API_VERSION}' (from the environment) does not match the pattern" in text
 
 
@@ -68,8 +69,8 @@ def test_json_format_lists_every_field(run_cli: Run, tmp_path: Path) -> None:
     stack.write_text("version: 1\nworkspace: {name: A, timezone: UTC}\n"
                      "teams:\n  general: {assign: round-robin}\n")
     result = run_cli("validate", "--format", "json", stack, cwd=tmp_path)
-    assert result.code == EXIT_INVALID  # type: ignore[attr-defined]
-    items = json.loads(result.out)  # type: ignore[attr-defined]
+    assert result.code == EXIT_INVALID
+    items = json.loads(result.out)
     assert items[0] == {
         "file": "stack.yaml", "line": 4, "column": 21, "path": "teams.general.assign",
         "code": "S204", "severity": "error",
@@ -81,8 +82,8 @@ def test_several_paths_report_together(run_cli: Run, fixtures: Path, tmp_path: P
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 2\nworkspace: {name: A, timezone: UTC}\n")
     result = run_cli("validate", fixtures / "stacks" / "minimal.yaml", broken)
-    assert result.code == EXIT_INVALID  # type: ignore[attr-defined]
-    assert "broken.yaml:1:10: error[S204]: version: 2 must be 1" in result.out  # type: ignore
+    assert result.code == EXIT_INVALID
+    assert "broken.yaml:1:10: error[S204]: version: 2 must be 1" in result.out
 
 
 def test_internal_errors_exit_3_with_a_trace(run_cli: Run, fixtures: Path,
@@ -92,5 +93,26 @@ def test_internal_errors_exit_3_with_a_trace(run_cli: Run, fixtures: Path,
 
     monkeypatch.setattr("supportctl.commands.validate.validate_stack", explode)
     result = run_cli("validate", fixtures / "stacks" / "minimal.yaml")
-    assert result.code == EXIT_INTERNAL  # type: ignore[attr-defined]
-    assert "internal error" in result.err and "RuntimeError: boom" in result.err  # type: ignore
+    assert result.code == EXIT_INTERNAL
+    assert "internal error" in result.err and "RuntimeError: boom" in result.err
+
+
+def test_github_annotations(run_cli: Run, tmp_path: Path) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("version: 1\nworkspace: {name: A, timezone: Mars/Olympus}\n")
+    result = run_cli("validate", "--format", "github", stack, cwd=tmp_path)
+    assert result.code == EXIT_INVALID
+    assert result.out.splitlines() == [
+        "::error file=stack.yaml,line=2,col=32,title=H701 workspace.timezone::"
+        "workspace.timezone: 'Mars/Olympus' is not an IANA time zone%0Ahint: use a name from "
+        "the IANA database, like Europe/Berlin or Asia/Shanghai"]
+
+
+def test_github_is_the_default_under_github_actions(run_cli: Run, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("version: 1\nworkspace: {name: A, timezone: Mars/Olympus}\n")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert run_cli("validate", stack, cwd=tmp_path).out.startswith("::error file=stack.yaml,")
+    assert run_cli("validate", "--format", "text", stack, cwd=tmp_path).out.startswith(
+        "stack.yaml:2:32: error[H701]")
