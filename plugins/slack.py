@@ -14,6 +14,7 @@ class SlackNotifier(NotifierConfig):
     """Posts alerts to a Slack channel through an incoming webhook."""
 
     type: Literal["slack"]
+    """The plugin that delivers these notifications: `slack`."""
     webhook_url: Secret
     """The incoming-webhook URL (it is a credential: keep it in `${ENV}`)."""
     mention: Annotated[str | None, Field(examples=["<!subteam^S012345>", "@here"])] = None

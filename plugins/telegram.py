@@ -14,6 +14,7 @@ class TelegramChannel(ChannelConfig):
     """A Telegram bot receiving updates by webhook."""
 
     type: Literal["telegram"]
+    """The plugin that serves this channel: `telegram`."""
     bot_token: Secret
     """Token from @BotFather."""
     secret_token: Secret

@@ -14,6 +14,7 @@ class WebChatChannel(ChannelConfig):
     """Chat on your own website or app, through supportctl's HTTP API."""
 
     type: Literal["webchat"]
+    """The plugin that serves this channel: `webchat`."""
     allowed_origins: Annotated[list[Annotated[str, Field(pattern=r"^(\*|https?://[^/]+)$")]],
                                Field(examples=[["https://shop.acme.example"]])] = []
     """Origins allowed to call the chat API from a browser (CORS); none means same-origin."""

@@ -14,6 +14,7 @@ class WebhookNotifier(NotifierConfig):
     """POSTs each event as JSON, signed with HMAC-SHA256, to any HTTP endpoint."""
 
     type: Literal["webhook"]
+    """The plugin that delivers these notifications: `webhook`."""
     url: Annotated[str, Field(pattern=r"^(https?://|\$\{)", examples=[
         "https://crm.acme.example/hooks/support"])]
     """Endpoint that receives the events."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,57 +26,80 @@ class SecretMarker:
 
 SECRET = SecretMarker()
 
+
+def type_help(text: str, **keywords: Any) -> Callable[[dict[str, Any]], None]:
+    """Schema help of a reusable type that gives way to the docstring of the field using it.
+
+    A `description=` in the type's own `Field` would win over the field's docstring (pydantic
+    only reads docstrings of fields that have no description yet), hiding the field's meaning.
+    """
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.setdefault("description", text)
+        schema.update(keywords)
+
+    return extra
+
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN), Field(
-    description="An id: letters, digits, `_` and `-`, starting with a letter or digit.",
+    json_schema_extra=type_help(
+        "An id: letters, digits, `_` and `-`, starting with a letter or digit."),
     examples=["general"])]
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
-                         Field(description="A language code (ISO 639-1 or BCP 47).",
+                         Field(json_schema_extra=type_help(
+                             "A language code (ISO 639-1 or BCP 47)."),
                                examples=["en", "de", "zh", "pt-BR"])]
 
 TimeZoneName = Annotated[str, StringConstraints(min_length=1), Field(
-    description="An IANA time zone name.", examples=["Europe/Berlin", "America/New_York"])]
+    json_schema_extra=type_help("An IANA time zone name."),
+    examples=["Europe/Berlin", "America/New_York"])]
 
 Secret = Annotated[str, SECRET, Field(
-    json_schema_extra={"writeOnly": True, "format": "password"},
-    description="A credential. Write it as `${ENV_VAR}` so it stays out of the repository.",
+    json_schema_extra=type_help(
+        "A credential. Write it as `${ENV_VAR}` so it stays out of the repository.",
+        writeOnly=True, format="password"),
     examples=["${WA_TOKEN}"])]
 
 DURATION_PATTERN = r"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
 Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN, min_length=2), Field(
-    description="A duration such as `90s`, `15m`, `2h30m` or `1d`.", examples=["15m", "24h"])]
+    json_schema_extra=type_help("A duration such as `90s`, `15m`, `2h30m` or `1d`."),
+    examples=["15m", "24h"])]
 
 TIME_RANGE_PATTERN = r"^[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$"
 TimeRange = Annotated[str, StringConstraints(pattern=TIME_RANGE_PATTERN), Field(
-    description="`HH:MM-HH:MM` in the schedule's time zone. `24:00` ends a day; an end before "
-                "the start crosses midnight and belongs to the day it starts.",
+    json_schema_extra=type_help(
+        "`HH:MM-HH:MM` in the schedule's time zone. `24:00` ends a day; an end before the start "
+        "crosses midnight and belongs to the day it starts."),
     examples=["08:00-16:00", "22:00-06:00"])]
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 Date = Annotated[str, StringConstraints(pattern=DATE_PATTERN), Field(
-    description="A calendar date `YYYY-MM-DD`.", examples=["2026-12-25"])]
+    json_schema_extra=type_help("A calendar date `YYYY-MM-DD`."), examples=["2026-12-25"])]
 DateOrRange = Annotated[str, StringConstraints(
     pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\.\.[0-9]{4}-[0-9]{2}-[0-9]{2})?$"), Field(
-    description="A date `YYYY-MM-DD` or an inclusive range `YYYY-MM-DD..YYYY-MM-DD`.",
+    json_schema_extra=type_help(
+        "A date `YYYY-MM-DD` or an inclusive range `YYYY-MM-DD..YYYY-MM-DD`."),
     examples=["2026-12-25", "2026-12-24..2026-12-26"])]
 
 DAYS_PATTERN = r"^[a-z]+(-[a-z]+)?(, *[a-z]+(-[a-z]+)?)*$"
 DayList = Annotated[str, StringConstraints(pattern=DAYS_PATTERN), Field(
-    description="Days of the week: `mon`..`sun`, ranges such as `mon-fri`, comma lists such as "
-                "`sat,sun`, or `daily`, `weekdays`, `weekends`.",
+    json_schema_extra=type_help(
+        "Days of the week: `mon`..`sun`, ranges such as `mon-fri`, comma lists such as "
+        "`sat,sun`, or `daily`, `weekdays`, `weekends`."),
     examples=["mon-fri", "sat,sun", "daily"])]
 
 LocalizedText = Annotated[dict[LanguageCode, str], Field(
-    min_length=1, description="Text per language code.",
+    min_length=1, json_schema_extra=type_help("Text per language code."),
     examples=[{"en": "Hello!", "de": "Hallo!"}])]
 Text = Annotated[str | LocalizedText, Field(
-    description="Text in the workspace's default language, or a mapping of language code to "
-                "text.", examples=["Track my order", {"en": "Track my order",
-                                                       "de": "Bestellung verfolgen"}])]
+    json_schema_extra=type_help(
+        "Text in the workspace's default language, or a mapping of language code to text."),
+    examples=["Track my order", {"en": "Track my order", "de": "Bestellung verfolgen"}])]
 
 IdList = Annotated[list[Id], Field(min_length=1)]
-IdOrIds = Annotated[Id | IdList, Field(description="One id, or a list of ids.",
+IdOrIds = Annotated[Id | IdList, Field(json_schema_extra=type_help("One id, or a list of ids."),
                                        examples=["slack-support", ["slack-support", "crm"]])]
 
 _DURATION_PART = re.compile(r"([0-9]+)([dhms])")

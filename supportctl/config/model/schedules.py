@@ -13,10 +13,11 @@ from supportctl.config.model.common import (
     StackModel,
     TimeRange,
     TimeZoneName,
+    type_help,
 )
 
 TimeRanges = Annotated[TimeRange | Annotated[list[TimeRange], Field(min_length=1)], Field(
-    description="One time range or a list of them.",
+    json_schema_extra=type_help("One time range or a list of them."),
     examples=["08:00-16:00", ["08:00-12:00", "13:00-17:00"]])]
 
 
