@@ -12,11 +12,11 @@ from supportctl.config.plugin_spec import ChannelConfig, ChannelSpec, MenuLimits
 
 
 class _MetaChannel(ChannelConfig):
-    page_access_token: Secret
+    page_access_token: Annotated[Secret, Field(examples=["${META_PAGE_TOKEN}"])]
     """Page access token with messaging permissions."""
-    app_secret: Secret
+    app_secret: Annotated[Secret, Field(examples=["${META_APP_SECRET}"])]
     """App secret that signs webhook deliveries (`X-Hub-Signature-256`)."""
-    verify_token: Secret
+    verify_token: Annotated[Secret, Field(examples=["${META_VERIFY_TOKEN}"])]
     """Token you type in the webhook settings; checked on the verification request."""
     human_agent_tag: bool = True
     """Send agent replies with the HUMAN_AGENT tag, allowed up to 7 days after the customer's

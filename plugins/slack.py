@@ -15,7 +15,7 @@ class SlackNotifier(NotifierConfig):
 
     type: Literal["slack"]
     """The plugin that delivers these notifications: `slack`."""
-    webhook_url: Secret
+    webhook_url: Annotated[Secret, Field(examples=["${SLACK_WEBHOOK_URL}"])]
     """The incoming-webhook URL (it is a credential: keep it in `${ENV}`)."""
     mention: Annotated[str | None, Field(examples=["<!subteam^S012345>", "@here"])] = None
     """Who to mention in each alert."""

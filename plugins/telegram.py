@@ -15,9 +15,9 @@ class TelegramChannel(ChannelConfig):
 
     type: Literal["telegram"]
     """The plugin that serves this channel: `telegram`."""
-    bot_token: Secret
+    bot_token: Annotated[Secret, Field(examples=["${TELEGRAM_BOT_TOKEN}"])]
     """Token from @BotFather."""
-    secret_token: Secret
+    secret_token: Annotated[Secret, Field(examples=["${TELEGRAM_SECRET_TOKEN}"])]
     """Sent by Telegram in `X-Telegram-Bot-Api-Secret-Token` on every webhook call."""
     bot_username: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_]{5,32}$",
                                               examples=["acme_support_bot"])] = None

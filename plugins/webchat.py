@@ -18,7 +18,7 @@ class WebChatChannel(ChannelConfig):
     allowed_origins: Annotated[list[Annotated[str, Field(pattern=r"^(\*|https?://[^/]+)$")]],
                                Field(examples=[["https://shop.acme.example"]])] = []
     """Origins allowed to call the chat API from a browser (CORS); none means same-origin."""
-    token_ttl: Duration = "30d"
+    token_ttl: Annotated[Duration, Field(examples=["7d"])] = "30d"
     """How long a contact's chat token stays valid without use."""
 
 

@@ -18,13 +18,13 @@ class WebhookNotifier(NotifierConfig):
     url: Annotated[str, Field(pattern=r"^(https?://|\$\{)", examples=[
         "https://crm.acme.example/hooks/support"])]
     """Endpoint that receives the events."""
-    secret: Secret
+    secret: Annotated[Secret, Field(examples=["${CRM_WEBHOOK_SECRET}"])]
     """Key of the `X-Supportctl-Signature: sha256=...` header."""
     events: Annotated[list[Literal["conversation.routed", "conversation.escalated",
                                    "conversation.closed", "csat.answered"]] | None, Field(
         min_length=1)] = None
     """Events to send; all when absent."""
-    timeout: Duration = "10s"
+    timeout: Annotated[Duration, Field(examples=["5s"])] = "10s"
     """How long to wait for the endpoint."""
 
 

@@ -18,13 +18,14 @@ class WeChatChannel(ChannelConfig):
     """The plugin that serves this channel: `wechat`."""
     app_id: Annotated[str, Field(pattern=r"^wx[0-9a-f]{16}$", examples=["wx0123456789abcdef"])]
     """AppID of the official account."""
-    app_secret: Secret
+    app_secret: Annotated[Secret, Field(examples=["${WECHAT_APP_SECRET}"])]
     """AppSecret, used to fetch access tokens for the customer-service API."""
-    token: Secret
+    token: Annotated[Secret, Field(examples=["${WECHAT_TOKEN}"])]
     """The Token configured for the callback URL; signs every request."""
     encoding_aes_key: Annotated[str | None, Field(
         pattern=r"^(\$\{.*\}|[A-Za-z0-9]{43})$",
-        json_schema_extra={"writeOnly": True, "format": "password"})] = None
+        json_schema_extra={"writeOnly": True, "format": "password"},
+        examples=["${WECHAT_AES_KEY}"])] = None
     """EncodingAESKey (43 characters) for safe mode; plaintext mode when absent."""
     api_base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.weixin.qq.com"
     """API base URL (changed only for tests against a local fake)."""
@@ -38,7 +39,8 @@ class WeChatTemplate(StackModel):
     data: Annotated[dict[str, str], Field(examples=[{"first": "{{contact.name}}",
                                                      "remark": "Reply to continue"}])] = {}
     """Template fields by keyword, each text may hold placeholders."""
-    url: Annotated[str | None, Field(pattern=r"^https?://")] = None
+    url: Annotated[str | None, Field(pattern=r"^https?://", examples=[
+        "https://shop.acme.example/orders"])] = None
     """Page opened when the customer taps the message."""
 
 

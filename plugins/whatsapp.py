@@ -20,13 +20,14 @@ class WhatsAppChannel(ChannelConfig):
     """The plugin that serves this channel: `whatsapp`."""
     phone_number_id: Annotated[str, Field(pattern=r"^[0-9]{5,20}$", examples=["1098765432"])]
     """The phone number id from the WhatsApp Manager (digits; quote it)."""
-    access_token: Secret
+    access_token: Annotated[Secret, Field(examples=["${WA_TOKEN}"])]
     """System-user access token with `whatsapp_business_messaging` permission."""
-    app_secret: Secret
+    app_secret: Annotated[Secret, Field(examples=["${WA_APP_SECRET}"])]
     """App secret that signs webhook deliveries (`X-Hub-Signature-256`)."""
-    verify_token: Secret
+    verify_token: Annotated[Secret, Field(examples=["${WA_VERIFY_TOKEN}"])]
     """Token you type in the webhook settings; checked on the verification request."""
-    business_account_id: Annotated[str | None, Field(pattern=r"^[0-9]{5,20}$")] = None
+    business_account_id: Annotated[str | None, Field(pattern=r"^[0-9]{5,20}$",
+                                                     examples=["102290129340398"])] = None
     """WhatsApp Business Account id, for template management."""
     api_base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://graph.facebook.com"
     """Graph API base URL (changed only for tests against a local fake)."""

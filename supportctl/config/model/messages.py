@@ -17,7 +17,8 @@ class TemplateBase(StackModel):
     window is closed.
     """
 
-    description: str | None = None
+    description: Annotated[str | None, Field(examples=["First message of every conversation"])] \
+        = None
     """What the template is for."""
     text: Annotated[str | LocalizedText | None, Field(examples=[
         {"en": "Hi {{contact.name}}! Pick a topic or type your question.",
@@ -32,9 +33,10 @@ class MenuOption(StackModel):
     """What the customer sees and may type (numbers work too)."""
     id: Annotated[Id | None, Field(examples=["track-order"])] = None
     """Stable id sent back by interactive buttons; derived from the position when absent."""
-    description: Text | None = None
+    description: Annotated[Text | None, Field(examples=["Where is my parcel?"])] = None
     """A second line shown under the label where the channel supports it (list rows)."""
-    answer: Text | None = None
+    answer: Annotated[Text | None, Field(examples=[
+        {"en": "Refunds take 5 days.", "de": "Erstattungen dauern 5 Tage."}])] = None
     """Reply with this text (an FAQ answer)."""
     template: Annotated[Id | None, Field(examples=["shipping_times"])] = None
     """Reply with this template."""
@@ -49,9 +51,12 @@ class Menu(StackModel):
 
     prompt: Annotated[Id, Field(examples=["welcome"])]
     """Template sent with the options."""
-    options: Annotated[list[MenuOption], Field(min_length=1)]
+    options: Annotated[list[MenuOption], Field(min_length=1, examples=[[
+        {"label": "Track my order", "answer": "Track it at https://acme.example/track"},
+        {"label": "Payments", "menu": "payments"},
+        {"label": "Talk to a person", "handoff": True}]])]
     """The choices, in order; customers answer with a number or a label. `0` goes back."""
-    button: Text | None = None
+    button: Annotated[Text | None, Field(examples=["Choose a topic"])] = None
     """Label of the button that opens a list on channels that show menus as lists."""
 
 
@@ -62,7 +67,7 @@ class Csat(StackModel):
     """Template with the question, e.g. "How did we do? Reply 1 to 5"."""
     scale: Annotated[int, Field(ge=2, le=10)] = 5
     """Answers are whole numbers from 1 to this."""
-    wait: Duration = "24h"
+    wait: Annotated[Duration, Field(examples=["12h"])] = "24h"
     """How long an answer is accepted after the question."""
     thanks: Annotated[Id | None, Field(examples=["csat_thanks"])] = None
     """Template sent after a valid answer."""
@@ -76,7 +81,7 @@ class Conversations(StackModel):
     `{{next_open}}` tells when someone will be."""
     auto_close_after: Duration = "24h"
     """Close a conversation after this long without messages from either side."""
-    reopen_within: Duration = "7d"
+    reopen_within: Annotated[Duration, Field(examples=["3d"])] = "7d"
     """A customer message this soon after closing reopens the conversation; later ones start
     a new conversation."""
     menu_retries: Annotated[int, Field(ge=0, le=5)] = 1

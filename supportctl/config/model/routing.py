@@ -66,20 +66,24 @@ class Condition(StackModel):
     model_config = StackModel.model_config | {"extra": "allow",
                                               "json_schema_extra": _condition_schema}
 
-    channel: IdOrIds | None = None
+    channel: Annotated[IdOrIds | None, Field(examples=["wa-main", ["wa-main", "web"]])] = None
     """The conversation's channel id, or one of several."""
     channel_type: Annotated[str | Annotated[list[str], Field(min_length=1)] | None, Field(
         examples=["whatsapp", ["wechat", "telegram"]])] = None
     """The conversation's channel type (plugin name), or one of several."""
-    text: KeywordMatch | RegexMatch | None = None
+    text: Annotated[KeywordMatch | RegexMatch | None, Field(examples=[
+        {"keywords": ["refund", "money back"]}, {"regex": "order (no|number) ?[0-9]{6}"}])] = None
     """The text of the message that opened the conversation."""
     schedule: Annotated[Id | None, Field(examples=["business-hours"])] = None
     """True while the schedule is open."""
-    any: Annotated[list[Condition] | None, Field(min_length=1)] = None
+    any: Annotated[list[Condition] | None, Field(min_length=1, examples=[
+        [{"channel": "wechat"}, {"contact.language": "zh"}]])] = None
     """At least one of these conditions holds."""
-    all: Annotated[list[Condition] | None, Field(min_length=1)] = None
+    all: Annotated[list[Condition] | None, Field(min_length=1, examples=[
+        [{"channel_type": "whatsapp"}, {"contact.segment": "vip"}]])] = None
     """Every one of these conditions holds."""
-    not_: Annotated[Condition | None, Field(alias="not")] = None
+    not_: Annotated[Condition | None, Field(alias="not", examples=[
+        {"schedule": "business-hours"}])] = None
     """This condition does not hold."""
 
     _contact_key: ClassVar[re.Pattern[str]] = CONTACT_KEY
@@ -127,15 +131,20 @@ class Rule(StackModel):
 
     name: Annotated[Id, Field(examples=["chinese-speakers"])]
     """Unique name, used by `explain`, tests and reports."""
-    description: str | None = None
+    description: Annotated[str | None, Field(examples=[
+        "Chinese speakers reach agents who read Chinese"])] = None
     """Why this rule exists."""
-    when: Condition | None = None
+    when: Annotated[Condition | None, Field(examples=[
+        {"any": [{"channel": "wechat"}, {"contact.language": "zh"}]}])] = None
     """The condition; a rule without one matches every conversation (a catch-all)."""
     to: Annotated[Id, Field(examples=["general"])]
     """The team that receives the conversation."""
-    fallback: IdOrIds | None = None
+    fallback: Annotated[IdOrIds | None, Field(examples=["general", ["general", "night"]])] \
+        = None
     """Team(s) tried in order when nobody in `to` is on shift."""
-    escalate: list[Escalation] = []
+    escalate: Annotated[list[Escalation], Field(examples=[[
+        {"after": "15m", "notify": "slack-support"},
+        {"after": "1h", "to": "supervisors", "reply": "still_waiting"}]])] = []
     """Escalation steps, by time since the conversation was routed without an agent reply."""
     notify: IdOrIds | None = None
     """Notify targets alerted whenever this rule routes a conversation."""

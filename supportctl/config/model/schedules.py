@@ -44,7 +44,7 @@ class DateOverride(StackModel):
 class Schedule(StackModel):
     """A calendar of when something is open: shifts, business hours or holidays."""
 
-    description: str | None = None
+    description: Annotated[str | None, Field(examples=["Weekday day shift, Berlin"])] = None
     """What this schedule is for."""
     timezone: TimeZoneName | None = None
     """IANA time zone of the hours and dates; the workspace time zone when absent."""
@@ -54,5 +54,7 @@ class Schedule(StackModel):
                      Field(examples=[["2026-12-25", "2026-12-31..2027-01-01"]])] = []
     """Whole dates on which the schedule is open all day. A schedule of only `dates` is a
     holiday calendar for `closed_on`."""
-    overrides: list[DateOverride] = []
+    overrides: Annotated[list[DateOverride], Field(examples=[[
+        {"date": "2026-12-24", "time": "08:00-12:00"}, {"date": "2026-12-31", "closed": True}]])] \
+        = []
     """Dates with other hours than the weekly ones, or closed."""
