@@ -2,7 +2,8 @@
 
 Each scenario is checked from inside its folder, so the expected output names files the way a
 user running `supportctl validate stack.yaml` there sees them. After a deliberate change of a
-message, regenerate with `SUPPORTCTL_UPDATE_EXPECTED=1 python -m pytest tests/config/test_broken_examples.py`
+message, regenerate with
+`SUPPORTCTL_UPDATE_EXPECTED=1 python -m pytest tests/config/test_broken_examples.py`
 and review the diff.
 """
 
@@ -14,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import REPO, CliResult
 
 from supportctl.config.codes import CATALOGUE
-from conftest import REPO, CliResult
 
 BROKEN = REPO / "examples" / "broken"
 SCENARIOS = sorted(p.name for p in BROKEN.iterdir() if (p / "stack.yaml").is_file())
