@@ -1,4 +1,4 @@
-"""`supportctl init [DIR]`: write a commented starter stack.yaml."""
+"""`supportctl init [DIR]`: write a commented starter stack.yaml and the schema editors read."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from importlib.resources import files
 from pathlib import Path
 
 from supportctl.commands import EXIT_OK, EXIT_USAGE
+from supportctl.config.schema import render_schema
+from supportctl.plugins import load_plugins
+
+SCHEMA_NAME = "stack.schema.json"  # the starter's `$schema` line names it
 
 
 def starter_text() -> str:
@@ -22,16 +26,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    target = Path(args.directory) / "stack.yaml"
+    directory = Path(args.directory)
+    target = directory / "stack.yaml"
     if target.exists() and not args.force:
         print(f"supportctl init: {target} already exists (use --force to overwrite)",
               file=sys.stderr)
         return EXIT_USAGE
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(starter_text(), encoding="utf-8")
-    except OSError as exc:
-        print(f"supportctl init: cannot write {target}: {exc}", file=sys.stderr)
+    if directory.exists() and not directory.is_dir():
+        print(f"supportctl init: cannot write {target}: {directory} is not a directory",
+              file=sys.stderr)
         return EXIT_USAGE
-    print(f"wrote {target}; check it with: supportctl validate {target}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        target.write_text(starter_text(), encoding="utf-8")
+        # generated, so always current: it matches the installed version and plugins
+        (directory / SCHEMA_NAME).write_text(render_schema(load_plugins()), encoding="utf-8")
+    except OSError as exc:
+        print(f"supportctl init: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {target} and {directory / SCHEMA_NAME}; check the stack with: "
+          f"supportctl validate {target}")
     return EXIT_OK

@@ -32,6 +32,8 @@ def test_init_writes_the_starter(run_cli: Run, tmp_path: Path) -> None:
     assert result.code == EXIT_OK
     assert target.read_text(encoding="utf-8") == starter_text()
     assert f"supportctl validate {target}" in result.out
+    schema = json.loads((tmp_path / "support" / "stack.schema.json").read_text("utf-8"))
+    assert schema == json.loads(run_cli("schema").out)  # what the `$schema` line names
 
 
 def test_init_defaults_to_the_working_directory(run_cli: Run, tmp_path: Path) -> None:

@@ -81,6 +81,8 @@ def _rule_can_match(stack: StackBase, channel_id: str) -> bool:
 
 def handoffs(context: CheckContext) -> Iterator[Finding]:
     stack = context.stack
+    if not stack.routing or "routing" in context.broken:
+        return  # U503 or the structural error already says that routing is missing
     reported: set[YamlPath] = set()
     for channel_id, channel in stack.channels.items():
         if channel.menu is None or _rule_can_match(stack, channel_id):

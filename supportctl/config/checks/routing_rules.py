@@ -136,7 +136,7 @@ def reachability(context: CheckContext) -> Iterator[Finding]:
         yield Finding(("routing", last), "U503", "no catch-all rule: conversations that match "
                       "no rule have nowhere to go", "end the routing with a rule without `when`, "
                       "e.g. `- {name: everyone-else, to: general}`")
-    elif not rules and context.stack.teams:
+    elif not rules and (context.stack.teams or context.stack.channels):
         yield Finding(("routing",), "U503", "there are no routing rules, so no conversation "
                       "reaches a team", "add a rule without `when`, e.g. "
                       "`- {name: everyone-else, to: general}`")
