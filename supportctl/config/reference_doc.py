@@ -29,34 +29,24 @@ GENERATED_NOTE = ("Generated from the models of the stack language by `python to
                   "do not edit by hand.")
 
 
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """A kind of string the stack language names: how the reference calls it."""
-
-    one: str
-    many: str
-    test: Callable[[Schema], bool]
+def _starts(prefix: str) -> Callable[[Schema], bool]:
+    return lambda s: str(s.get("pattern", "")).startswith(prefix)
 
 
-def _pattern(pattern: str) -> Callable[[Schema], bool]:
-    return lambda s: s.get("pattern") == pattern
-
-
-_KINDS = (
-    Kind("id", "ids", _pattern(ID_PATTERN)),
-    Kind("duration", "durations", _pattern(DURATION_PATTERN)),
-    Kind("time range", "time ranges", _pattern(TIME_RANGE_PATTERN)),
-    Kind("date", "dates", _pattern(DATE_PATTERN)),
-    Kind("date or date range", "dates or date ranges", lambda s: str(
-        s.get("pattern", "")).startswith(DATE_PATTERN[:-1] + r"(\.\.")),
-    Kind("days", "days", _pattern(DAYS_PATTERN)),
-    Kind("language code", "language codes",
-         lambda s: str(s.get("pattern", "")).startswith("^[a-z]{2,3}(-")),
-    Kind("time zone", "time zones", lambda s: "pattern" not in s and s.get("examples", [""])[0]
-         == "Europe/Berlin"),
-    Kind("secret", "secrets", lambda s: s.get("format") == "password"),
-    Kind("URL", "URLs", lambda s: str(s.get("pattern", "")).startswith("^https?://")),
-    Kind("email address", "email addresses", lambda s: "@" in str(s.get("pattern", ""))),
+# The kinds of string the stack language names (singular, plural, test on the schema).
+_KINDS: tuple[tuple[str, str, Callable[[Schema], bool]], ...] = (
+    ("id", "ids", lambda s: s.get("pattern") == ID_PATTERN),
+    ("duration", "durations", lambda s: s.get("pattern") == DURATION_PATTERN),
+    ("time range", "time ranges", lambda s: s.get("pattern") == TIME_RANGE_PATTERN),
+    ("date", "dates", lambda s: s.get("pattern") == DATE_PATTERN),
+    ("date or date range", "dates or date ranges", _starts(DATE_PATTERN[:-1] + r"(\.\.")),
+    ("days", "days", lambda s: s.get("pattern") == DAYS_PATTERN),
+    ("language code", "language codes", _starts("^[a-z]{2,3}(-")),
+    ("time zone", "time zones",  # the type has no pattern; its examples tell it
+     lambda s: "pattern" not in s and s.get("examples", [""])[0] == "Europe/Berlin"),
+    ("secret", "secrets", lambda s: s.get("format") == "password"),
+    ("URL", "URLs", _starts("^https?://")),
+    ("email address", "email addresses", lambda s: "@" in str(s.get("pattern", ""))),
 )
 
 # Keys of patternProperties, as the reference writes them and as an example uses them.
@@ -382,9 +372,9 @@ def _key_name(schema: Schema, words: bool = False) -> str:
 
 
 def _string_words(schema: Schema, many: bool) -> str:
-    for kind in _KINDS:
-        if kind.test(schema):
-            return kind.many if many else kind.one
+    for one, plural, test in _KINDS:
+        if test(schema):
+            return plural if many else one
     if "pattern" in schema:
         return f"{'texts' if many else 'text'} matching `{schema['pattern']}`"
     return "texts" if many else "text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def test_committed_file_is_current(path: str, fresh: dict[str, str]) -> None:
     assert committed.is_file(), f"{path} is missing: run python tools/generate.py"
     assert committed.read_text(encoding="utf-8") == fresh[path], (
         f"{path} is stale: run python tools/generate.py and commit the result")
+
+
+def test_generate_check_lists_stale_files(tmp_path: Path, fresh: dict[str, str]) -> None:
+    spec = importlib.util.spec_from_file_location("generate", REPO / "tools" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    assert set(generate.stale_files(tmp_path)) == set(fresh)
+    for path, text in fresh.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, encoding="utf-8")
+    assert generate.stale_files(tmp_path) == {}
+    (tmp_path / "docs/diagnostics.md").write_text("old\n", encoding="utf-8")
+    assert list(generate.stale_files(tmp_path)) == ["docs/diagnostics.md"]
 
 
 def test_rendering_is_deterministic(builtin: PluginSet, fresh: dict[str, str]) -> None:
