@@ -29,12 +29,7 @@ from supportctl.routing.calendar import (
     subtract,
     union,
 )
-from supportctl.routing.schedules import (
-    CompiledSchedule,
-    ScheduleError,
-    compile_schedule,
-    compile_team,
-)
+from supportctl.routing.schedules import CompiledSchedule, ScheduleError, compile_schedule
 
 WEEK_MINUTES = 7 * END_OF_DAY
 WHOLE_WEEK: Flat = (0, WEEK_MINUTES)
@@ -135,7 +130,8 @@ class WeekCoverage:
     week: ReferenceWeek
     schedules: dict[str, Flat]
     teams: dict[str, Flat]
-    """Team id -> minutes with at least one agent on shift (teams that could be judged)."""
+    """Team id -> minutes with at least one agent on shift (teams that could be judged):
+    its shifts minus its `closed_on` schedules, as `TeamSchedule.staffed` computes them."""
 
 
 def week_coverage(stack: StackBase) -> WeekCoverage:
@@ -151,10 +147,10 @@ def week_coverage(stack: StackBase) -> WeekCoverage:
     schedules = {schedule_id: week.minutes(c) for schedule_id, c in compiled.items()}
     teams = {}
     for team_id, team in stack.teams.items():
-        try:
-            teams[team_id] = week.minutes(compile_team(team_id, team, compiled).staffed)
-        except ScheduleError:
-            continue
+        shifts = [shift.schedule for shift in team.shifts]
+        if all(s in schedules for s in (*shifts, *team.closed_on)):  # else: R303 or H70x
+            teams[team_id] = subtract(union(*(schedules[s] for s in shifts)),
+                                      union(*(schedules[s] for s in team.closed_on)))
     return WeekCoverage(week, schedules, teams)
 
 

@@ -76,10 +76,9 @@ def _windows(ranges: Iterable[str]) -> Windows:
 def first_instant(where: tzinfo, local: datetime) -> int:
     """Epoch seconds of the first instant at which the wall clock in `where` shows `local` or
     later: the earlier of two for a repeated time, the moment of the jump for a skipped one."""
-    candidates = []
-    for fold in (0, 1):
-        seconds = int(local.replace(tzinfo=where, fold=fold).timestamp())
-        candidates.append(seconds)
+    candidates = [int(local.replace(tzinfo=where, fold=fold).timestamp()) for fold in (0, 1)]
+    if candidates[0] == candidates[1]:
+        return candidates[0]  # neither skipped nor repeated: the one instant (PEP 495)
     found = [s for s in candidates if _wall(where, s) == local]
     if found:
         return min(found)
