@@ -115,7 +115,11 @@ def flow(value: Any) -> str:
     if isinstance(value, int | float):
         return json.dumps(value)
     if isinstance(value, str):
-        return value if _plain(value) else json.dumps(value, ensure_ascii=False)
+        if _plain(value):
+            return value
+        if "\\" in value and "'" not in value and value.isprintable():
+            return f"'{value}'"  # a regex reads better without doubled backslashes
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(flow(item) for item in value) + "]"
     return "{" + ", ".join(f"{flow(str(k))}: {flow(v)}" for k, v in value.items()) + "}"
@@ -319,13 +323,14 @@ class _Renderer:
             for where, _, ref in inner:
                 if ref is not None:
                     self.documented.setdefault(ref, where)
-            more = [str(obj.get("description", "")) for _, obj, _ in inner if len(inner) == 1]
+            # mappings that are only some of the value's forms (not `anyOf: [{required: ..}]`)
+            one_of = any(set(o) != {"required"} for o in self.resolve(sub)[0].get("anyOf", []))
+            more = [str(obj.get("description", "")) for _, obj, _ in inner if not one_of]
             more += [_needs_one_of(obj, where != child) for where, obj, _ in inner]
             self.entry(level, child, sub, _status(name in required, sub, alternative),
                        example_key, tuple(more))
-            forms = [where for where, _, _ in inner]
             for where, obj, _ in inner:
-                self.object(max(level, 3), where, obj, alternative=forms.count(where) > 1)
+                self.object(max(level, 3), where, obj, alternative=one_of)
 
     def object(self, level: int, path: str, schema: Schema, alternative: bool = False) -> None:
         """The keys of an object, or of each type of a union told apart by `type`."""
