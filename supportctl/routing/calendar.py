@@ -18,6 +18,9 @@ DAY = 86_400
 SEARCH_DAYS = 16
 """Days searched past a calendar's horizon before concluding it never opens (or closes) again:
 beyond its last dated entry a calendar repeats every week, so two weeks settle the question."""
+MAX_SEARCH_DAYS = 20 * 366
+"""However far a calendar's dated entries reach, a search looks at no more days than twenty
+years have (a team closed for longer is, for every practical purpose, closed for good)."""
 NO_HORIZON = -(10**9)
 """Horizon of a calendar without dated entries: purely weekly from the beginning of time."""
 _CACHE_LIMIT = 4096
@@ -145,8 +148,9 @@ class Calendar(ABC):
 
     def next_open(self, instant: datetime) -> datetime | None:
         """The earliest instant >= `instant` at which it is open (in UTC), None if never."""
-        seconds = self.next_open_at(timestamp(instant))
-        return None if seconds is None else utc(seconds)
+        now = timestamp(instant)
+        seconds = self.next_open_at(now)
+        return _result(instant, now, seconds)
 
     def next_open_at(self, seconds: float) -> float | None:
         """`next_open` on epoch timestamps: `seconds` itself when open now."""
@@ -159,7 +163,9 @@ class Calendar(ABC):
             return flat[index]
         limit = max(day, self.horizon) + SEARCH_DAYS
         day = self.skip(day + 1)
-        while day <= limit:
+        for _ in range(MAX_SEARCH_DAYS):
+            if day > limit:
+                break
             flat = self.day(day)
             if flat:
                 return flat[0]
@@ -168,8 +174,9 @@ class Calendar(ABC):
 
     def next_close(self, instant: datetime) -> datetime | None:
         """The earliest instant >= `instant` at which it is closed (in UTC), None if never."""
-        seconds = self.next_close_at(timestamp(instant))
-        return None if seconds is None else utc(seconds)
+        now = timestamp(instant)
+        seconds = self.next_close_at(now)
+        return _result(instant, now, seconds)
 
     def next_close_at(self, seconds: float) -> float | None:
         """`next_close` on epoch timestamps: `seconds` itself when closed now."""
@@ -179,7 +186,7 @@ class Calendar(ABC):
         if not index & 1:
             return seconds
         end = flat[index]
-        limit = max(day, self.horizon) + SEARCH_DAYS
+        limit = min(max(day, self.horizon) + SEARCH_DAYS, day + MAX_SEARCH_DAYS)
         while end == (day + 1) * DAY:  # open up to midnight UTC: does it go on?
             if day >= limit:
                 return None
@@ -211,6 +218,13 @@ class Calendar(ABC):
         """Open intervals [from, to) inside [start, end), as aware UTC datetimes."""
         for low, high in self.spans(timestamp(start), timestamp(end)):
             yield utc(low), utc(high)
+
+
+def _result(instant: datetime, now: float, seconds: float | None) -> datetime | None:
+    if seconds is None:
+        return None
+    # the instant itself keeps its microseconds exactly; boundaries are whole seconds
+    return instant.astimezone(UTC) if seconds == now else utc(seconds)
 
 
 class Never(Calendar):

@@ -153,8 +153,12 @@ class CompiledSchedule(Calendar):
 
     def _compute_day(self, day: int) -> Flat:
         low, high = day * DAY, (day + 1) * DAY
-        first = datetime.fromtimestamp(low, self.zone).date() - timedelta(days=1)
-        last = min(datetime.fromtimestamp(high, self.zone).date() + timedelta(days=1), _LAST_DAY)
+        try:
+            first = datetime.fromtimestamp(low, self.zone).date() - timedelta(days=1)
+            last = min(datetime.fromtimestamp(high, self.zone).date() + timedelta(days=1),
+                       _LAST_DAY)
+        except (OverflowError, ValueError, OSError):
+            return ()  # beyond the years datetime knows: nothing is open there
         pairs = []
         local = first
         while local <= last:

@@ -107,6 +107,9 @@ def test_results_are_utc_and_naive_instants_are_refused() -> None:
     opening = office.next_open(at(BERLIN, 2026, 1, 17, 12))
     assert opening == at(BERLIN, 2026, 1, 19, 9)
     assert opening is not None and opening.tzinfo is UTC
+    precise = at(BERLIN, 2026, 1, 19, 10, 0, 0, 123457)
+    assert office.next_open(precise) == precise
+    assert office.next_open(precise).microsecond == 123457  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="no time zone"):
         office.is_open(datetime(2026, 1, 19, 10))
 
