@@ -10,6 +10,7 @@ from types import ModuleType
 
 from supportctl import __version__
 from supportctl.commands import EXIT_INTERNAL, EXIT_USAGE
+from supportctl.plugins import PluginError
 
 _COMMANDS = {
     "init": "write a commented starter stack.yaml",
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except PluginError as exc:  # an installed plugin is broken: the setup, not supportctl
+        print(f"supportctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception:
         print("supportctl: internal error (a bug in supportctl, not in your stack); please "
               "report it with this trace:", file=sys.stderr)

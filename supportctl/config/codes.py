@@ -97,14 +97,15 @@ CATALOGUE: tuple[Code, ...] = (
     Code("R308", "shift-agent-not-member", _E, "Shift agent is not a team member",
          "A team lists its `members`, and a shift names an agent who is not one of them."),
     Code("R309", "unknown-contact-attribute", _E, "Unknown contact attribute",
-         "A rule or template uses `contact.<attribute>` that is neither built in (name, language, "
-         "phone, email, country, id) nor declared in `workspace.contact_attributes`. Such a "
-         "condition would silently never match."),
+         "A rule or template uses `contact.<attribute>` that is neither built in (id, name, "
+         "first_name, language, phone, email, country) nor declared in "
+         "`workspace.contact_attributes`. Such a condition would silently never match."),
     Code("R310", "undeclared-language", _E, "Language not declared by the workspace",
          "A template, menu, agent or channel uses a language code that `workspace.languages` "
          "does not list."),
     Code("R311", "unused-definition", _W, "Defined but never used",
-         "A team, schedule, template, menu or notify target that nothing refers to."),
+         "A schedule, menu or notify target that nothing refers to, or an agent in no team: "
+         "usually a leftover or a typo in the place meant to use it."),
     # Menus.
     Code("M401", "menu-cycle", _E, "Menus form a cycle",
          "Following submenu options leads back to a menu already on the path. Customers go back "

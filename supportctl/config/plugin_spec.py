@@ -28,7 +28,7 @@ class ChannelConfig(StackModel):
 
     type: str
     """The plugin that serves this channel."""
-    name: Annotated[str | None, Field(examples=["Acme on WhatsApp"])] = None
+    name: Annotated[str | None, Field(examples=["Acme support"])] = None
     """Display name for agents and reports."""
     menu: Annotated[Id | None, Field(examples=["main"])] = None
     """Entry menu shown to a customer who starts a conversation on this channel."""

@@ -10,6 +10,7 @@ import pytest
 from conftest import CliResult
 
 from supportctl.commands import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from supportctl.plugins import PluginError
 
 Run = Callable[..., CliResult]
 
@@ -95,6 +96,18 @@ def test_internal_errors_exit_3_with_a_trace(run_cli: Run, fixtures: Path,
     result = run_cli("validate", fixtures / "stacks" / "minimal.yaml")
     assert result.code == EXIT_INTERNAL
     assert "internal error" in result.err and "RuntimeError: boom" in result.err
+
+
+def test_a_broken_plugin_is_a_usage_error_not_a_bug(run_cli: Run, fixtures: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise PluginError("plugin 'sms' (entry point sms = acme_sms:plugin) cannot be imported")
+
+    monkeypatch.setattr("supportctl.commands.validate.validate_stack", broken)
+    result = run_cli("validate", fixtures / "stacks" / "minimal.yaml")
+    assert result.code == EXIT_USAGE
+    assert result.err == ("supportctl: plugin 'sms' (entry point sms = acme_sms:plugin) "
+                          "cannot be imported\n")
 
 
 def test_github_annotations(run_cli: Run, tmp_path: Path) -> None:
