@@ -154,8 +154,10 @@ CATALOGUE: tuple[Code, ...] = (
     Code("H705", "team-never-on-shift", _W, "Team is never on shift",
          "A team has no shift with any hours, so conversations routed to it always wait."),
     Code("H706", "coverage-gap", _W, "Routing target has hours with nobody on shift",
-         "A rule routes to a team that has nobody on shift at some hours of the week and has no "
-         "fallback; conversations then wait for the next opening. The message names the hours."),
+         "A rule can route to a team at hours when the stack is open (the catch-all rule's team "
+         "is on shift) but neither that team nor any of the rule's fallbacks has anybody on "
+         "shift; those customers get the out-of-hours reply while others are served. Computed "
+         "from weekly hours over a fixed reference week; see docs/schedules.md."),
     Code("H707", "invalid-duration", _E, "Invalid duration",
          "Durations are written like `90s`, `15m`, `2h30m`, `1d`."),
     Code("H708", "overlapping-override", _E, "Date given twice",
