@@ -1,0 +1,135 @@
+"""The routing decision: rule -> team (or fallback, or a wait with the out-of-hours reply) -> agent.
+
+`Router` compiles a checked stack once (schedules, teams, rule table) and is then immutable and
+shared. `decide` is pure: the same inquiry and state always give the same decision, and the
+state the runtime should persist afterwards is part of the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from supportctl.config.model.common import as_list, parse_duration
+from supportctl.config.model.stack import StackBase
+from supportctl.routing.assignment import Assigner, Assignment, RoutingState
+from supportctl.routing.conditions import Inquiry
+from supportctl.routing.rules import CompiledRule, RuleTable
+from supportctl.routing.schedules import compile_schedules, compile_teams
+
+
+class Outcome(StrEnum):
+    """What happens to the conversation."""
+
+    ASSIGNED = "assigned"          # an agent has it
+    QUEUED = "queued"              # the team is on shift; the conversation waits in its queue
+    OUT_OF_HOURS = "out_of_hours"  # nobody on shift in the team or its fallbacks
+    UNROUTED = "unrouted"          # no rule matched (validate forbids this; U503)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """An escalation the runtime schedules: at `at`, unless an agent has replied by then.
+
+    The clock starts when the conversation is routed or, when it waits for the team to come on
+    shift, when the team does: a night's messages do not all escalate at a quarter past midnight.
+    """
+
+    after: timedelta
+    at: datetime
+    to: str | None
+    notify: tuple[str, ...]
+    reply: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Everything routing decided for one inquiry."""
+
+    inquiry: Inquiry
+    rule: CompiledRule | None
+    outcome: Outcome
+    team: str | None
+    tried: tuple[Assignment, ...]  # the rule's team, then each fallback tried, in order
+    agent: str | None
+    reply: str | None              # template to send now: the out-of-hours reply
+    next_open: datetime | None     # when the team is next on shift (for {{next_open}})
+    escalations: tuple[EscalationStep, ...]
+    notify: tuple[str, ...]
+    state: RoutingState            # the state after this decision
+
+    @property
+    def assignment(self) -> Assignment | None:
+        """The assignment of the team that took the conversation."""
+        return next((a for a in self.tried if a.team == self.team), None)
+
+    @property
+    def on_shift(self) -> tuple[str, ...]:
+        chosen = self.assignment
+        return chosen.on_shift if chosen is not None else ()
+
+
+class Router:
+    """A stack compiled for routing decisions."""
+
+    def __init__(self, stack: StackBase) -> None:
+        self.stack = stack
+        self.schedules = compile_schedules(stack)
+        self.teams = compile_teams(stack, self.schedules)
+        self.assigners = {team_id: Assigner(team_id, team, self.teams[team_id], stack.agents)
+                          for team_id, team in stack.teams.items()}
+        self.channel_types = {cid: channel.type for cid, channel in stack.channels.items()}
+        self.table = RuleTable(stack.routing, self.channel_types, self._schedule_open)
+
+    def _schedule_open(self, schedule: str, at: datetime) -> bool:
+        return self.schedules[schedule].is_open(at)
+
+    def inquiry(self, at: datetime, channel: str, contact: dict[str, object] | None = None,
+                text: str = "") -> Inquiry:
+        """An inquiry on one of the stack's channels (its type looked up)."""
+        return Inquiry(at, channel, self.channel_types.get(channel, ""), contact or {}, text)
+
+    def decide(self, inquiry: Inquiry, state: RoutingState | None = None) -> Decision:
+        """Route a new (or re-routed) conversation."""
+        state = state or RoutingState()
+        matched = self.table.first_match(inquiry)
+        if matched is None:
+            return Decision(inquiry, None, Outcome.UNROUTED, None, (), None, None, None, (), (),
+                            state)
+        return self._route(inquiry, matched, state)
+
+    def _route(self, inquiry: Inquiry, matched: CompiledRule, state: RoutingState) -> Decision:
+        rule = matched.rule
+        language = inquiry.contact.get("language")
+        language = str(language) if language is not None else None
+        tried: list[Assignment] = []
+        for team_id in [rule.to, *as_list(rule.fallback)]:
+            assigner = self.assigners.get(team_id)
+            if assigner is None:  # validate reports unknown teams; routing skips them
+                continue
+            assignment = assigner.assign(inquiry.at, state, language)
+            tried.append(assignment)
+            if assignment.on_shift:
+                outcome = Outcome.ASSIGNED if assignment.agent else Outcome.QUEUED
+                return self._decision(inquiry, matched, outcome, team_id, tried,
+                                      assignment.agent, None, None, assignment.state)
+        team = self.stack.teams.get(rule.to)
+        reply = (rule.out_of_hours_reply or (team.out_of_hours_reply if team else None)
+                 or self.stack.conversations.out_of_hours_reply)
+        schedule = self.teams.get(rule.to)
+        next_open = schedule.staffed.next_open(inquiry.at) if schedule else None
+        return self._decision(inquiry, matched, Outcome.OUT_OF_HOURS, rule.to, tried, None,
+                              reply, next_open, state)
+
+    def _decision(self, inquiry: Inquiry, matched: CompiledRule, outcome: Outcome,
+                  team: str | None, tried: list[Assignment], agent: str | None,
+                  reply: str | None, next_open: datetime | None,
+                  state: RoutingState) -> Decision:
+        start = next_open if outcome is Outcome.OUT_OF_HOURS and next_open else inquiry.at
+        steps = tuple(EscalationStep(parse_duration(step.after),
+                                     start + parse_duration(step.after), step.to,
+                                     tuple(as_list(step.notify)), step.reply)
+                      for step in matched.rule.escalate)
+        return Decision(inquiry, matched, outcome, team, tuple(tried), agent, reply, next_open,
+                        steps, tuple(as_list(matched.rule.notify)), state)
