@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -10,19 +12,24 @@ from types import ModuleType
 
 from supportctl import __version__
 from supportctl.commands import EXIT_INTERNAL, EXIT_USAGE
+from supportctl.commands.stacks import CommandFailed
 from supportctl.plugins import PluginError
 
-_COMMANDS = {
-    "init": "write a commented starter stack.yaml",
-    "validate": "check stack files and report every problem at its line",
-    "schema": "print the JSON Schema of the stack language",
-}
+# the order of `supportctl --help`; commands are found in supportctl/commands by their SUMMARY
+_ORDER = ("init", "validate", "schema", "test", "explain", "coverage", "diff", "serve")
 
 
-def _command(name: str) -> ModuleType:
-    import importlib
+def _commands() -> dict[str, ModuleType]:
+    """Every module of supportctl.commands that defines a command (SUMMARY, arguments, run)."""
+    import supportctl.commands as package
 
-    return importlib.import_module(f"supportctl.commands.{name}")
+    found = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"supportctl.commands.{info.name}")
+        if hasattr(module, "SUMMARY"):
+            found[info.name] = module
+    rank = {name: index for index, name in enumerate(_ORDER)}
+    return dict(sorted(found.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,9 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "shifts, routing, templates and menus.")
     parser.add_argument("--version", action="version", version=f"supportctl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, summary in _COMMANDS.items():
-        sub = commands.add_parser(name, help=summary, description=summary)
-        _command(name).add_arguments(sub)
+    for name, module in _commands().items():
+        sub = commands.add_parser(name, help=module.SUMMARY, description=module.SUMMARY)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
     return parser
 
 
@@ -47,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        code: int = _command(args.command).run(args)
+        code: int = args.run(args)
         return code
+    except CommandFailed as exc:
+        return exc.code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -11,6 +11,8 @@ from supportctl.commands import EXIT_OK, EXIT_USAGE
 from supportctl.config.schema import render_schema
 from supportctl.plugins import load_plugins
 
+SUMMARY = "write a commented starter stack.yaml"
+
 SCHEMA_NAME = "stack.schema.json"  # the starter's `$schema` line names it
 
 

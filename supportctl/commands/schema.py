@@ -9,6 +9,8 @@ from supportctl.commands import EXIT_OK
 from supportctl.config.schema import render_schema
 from supportctl.plugins import load_plugins
 
+SUMMARY = "print the JSON Schema of the stack language"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--builtin-only", action="store_true",

@@ -13,6 +13,8 @@ from supportctl.config.diagnostics import Diagnostic, Severity
 from supportctl.config.sources import UnreadableStack
 from supportctl.validation import validate_stack
 
+SUMMARY = "check stack files and report every problem at its line"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH",
