@@ -164,8 +164,11 @@ class Explanation:
             return f"assigned to {self.agent} of team {self.team}"
         if self.outcome is Outcome.QUEUED:
             return f"queued in team {self.team}: nobody is assigned yet"
-        return (f"out of hours: nobody on shift in team {self.team}"
-                + (" or its fallbacks" if len(self.teams) > 1 else ""))
+        closed = self.teams[0].closed_by if self.teams else None
+        why = (f"team {self.team} is closed (closed_on {closed!r})" if closed is not None
+               else f"nobody on shift in team {self.team}")
+        return "out of hours: " + why + (
+            ", nor in its fallbacks" if len(self.teams) > 1 else "")
 
 
 def explain(router: Router, inquiry: Inquiry, state: RoutingState | None = None
