@@ -1,0 +1,1 @@
+"""Reports for other tools to read: test results as JUnit XML for CI systems."""
