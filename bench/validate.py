@@ -13,6 +13,8 @@ Writes a creator-scale stack (151 teams, 300 agents, 1,000 routing rules, 2,000 
   `yaml.compose` alone, the parse that validate cannot go below (both for information);
 - validate on the same stack with one mistake in it, where validate also runs its complete
   JSON Schema pass to report every structural problem (on a sound stack it skips that);
+- validate with Python's cyclic garbage collector paused, which shows what the collector costs
+  while the loader allocates its hundred thousand nodes;
 - the command in a fresh process, as CI runs it: interpreter start, imports and all.
 
 The goal (issue 2): validate within 1.5x of the baseline, and under a second.
@@ -251,6 +253,17 @@ def run_baseline(path: Path, validator: Draft202012Validator) -> int:
     return sum(1 for _ in validator.iter_errors(document))
 
 
+def gc_paused(action: Callable[[], Any]) -> Callable[[], Any]:
+    """`action` run with the cyclic garbage collector switched off."""
+    def paused() -> Any:
+        gc.disable()
+        try:
+            return action()
+        finally:
+            gc.enable()
+    return paused
+
+
 def best_of(runs: int, actions: dict[str, Callable[[], Any]]) -> dict[str, float]:
     """The fastest of `runs` timings of each action. The actions take turns, round after round,
     so that a busy neighbour on the machine slows them alike and their ratios hold."""
@@ -286,6 +299,7 @@ class Result:
     schema_only: float
     compose_only: float
     with_error: float
+    validate_no_gc: float
     fresh_process: float
     fresh_rss: int
     schema_errors: int
@@ -314,6 +328,7 @@ def measure(path: Path, runs: int, memory: bool = True) -> Result:
     best = best_of(runs, {
         "validate": lambda: run_validate(path),
         "with_error": lambda: run_validate(broken),
+        "no_gc": gc_paused(lambda: run_validate(path)),
         "fresh": lambda: subprocess.run([sys.executable, "-m", "supportctl", "validate",
                                          str(path)], capture_output=True, check=False),
         "baseline": lambda: run_baseline(path, validator),
@@ -325,7 +340,7 @@ def measure(path: Path, runs: int, memory: bool = True) -> Result:
     baseline_peak = peak_memory(lambda: run_baseline(path, validator)) if memory else 0
     return Result(text.count("\n"), len(text.encode("utf-8")), counts, first,
                   best["validate"], best["baseline"], best["schema"], best["compose"],
-                  best["with_error"], best["fresh"],
+                  best["with_error"], best["no_gc"], best["fresh"],
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, errors,
                   exit_code, validate_peak, baseline_peak)
 
@@ -345,6 +360,7 @@ def report(result: Result, runs: int) -> Iterator[str]:
         ("  of which the load (difference)", base - result.schema_only),
         ("libyaml compose alone (for reference)", result.compose_only),
         ("validate, the stack with one error", result.with_error),
+        ("validate with the GC paused (reference)", result.validate_no_gc),
     ]
     yield f"{'':40} {'best of ' + str(runs):>12} {'vs baseline':>12}"
     for name, seconds in rows:
