@@ -85,7 +85,8 @@ def text(grid: CoverageGrid) -> str:
                        "of its fallbacks has somebody on shift.")
         return "\n".join(line.rstrip() for line in lines)
     touched = gap_cells(grid)
-    marks = [[_GAP if (d, h) in touched else "" for h in range(HOURS)] for d in range(DAYS)]
+    marks = [[_NO_SUCH_HOUR if week.cells[d][h] is None else _GAP if (d, h) in touched else ""
+              for h in range(HOURS)] for d in range(DAYS)]
     lines += _block(f"gaps ({_GAP}: some rule's team and fallbacks have nobody on shift)",
                     marks, grid, width)
     lines += ["", *_wrap(f"Gaps ({len(grid.gaps)}): opening hours in which a rule can match "

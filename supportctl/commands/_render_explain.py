@@ -51,12 +51,12 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _why(member: Member, chosen: str | None, timezone: str) -> str:
     works = ", ".join(member.shifts)
-    if member.availability is Availability.OFF_SHIFT:
+    if not member.on_shift:
+        reason = f"{member.detail}; " if member.availability is Availability.HOLIDAY else ""
         if not member.shifts:
-            return "has no shift in this team"
-        return f"works {works}; next on shift {when(member.next_on_shift, timezone)}"
-    if member.availability is Availability.HOLIDAY:
-        return f"{member.detail}; next on shift {when(member.next_on_shift, timezone)}"
+            return reason + "has no shift in this team"
+        return (f"{reason}works {works}; next on shift "
+                f"{when(member.next_on_shift, timezone)}")
     shift = f"on shift ({', '.join(member.working)}) until {when(member.until, timezone)}"
     if member.availability is Availability.AT_CAPACITY:
         return f"{member.detail}; {shift}"

@@ -199,17 +199,27 @@ def _transitions(where: tzinfo, start: int, end: int) -> list[int]:
 
 
 def wall_minutes(calendar: Calendar, week: GridWeek) -> Flat:
-    """When the calendar is open during the week, in wall-clock minutes after Monday 00:00."""
+    """When the calendar is open during the week, in wall-clock minutes after Monday 00:00.
+
+    A stretch open across a spring-forward jump covers the skipped wall-clock times too (they
+    do not exist, so nothing is claimed about them); across a fall-back, the repeated times
+    are covered when either occurrence is.
+    """
     where = zone(week.timezone)
     cuts = _transitions(where, week.start, week.end)
     midnight = datetime.combine(week.monday, time())
     pairs = []
     for low, high in calendar.spans(week.start, week.end):
         edges = [low, *(c for c in cuts if low < c < high), high]
+        previous: int | None = None
         for a, b in pairwise(edges):
             local = datetime.fromtimestamp(a, where).replace(tzinfo=None)
             first = (local - midnight).total_seconds() / 60
-            pairs.append((math.floor(first), math.ceil(first + (b - a) / 60)))
+            start, end = math.floor(first), math.ceil(first + (b - a) / 60)
+            if previous is not None and start > previous:
+                pairs.append((previous, start))  # wall-clock times the clock skipped
+            pairs.append((start, end))
+            previous = end
     return merge((max(s, 0), min(e, WEEK_MINUTES)) for s, e in pairs)
 
 
