@@ -1,0 +1,569 @@
+"""What a change does to routing: the (time, channel, contact) at which a conversation now lands
+somewhere else.
+
+Both stacks route the same sample of new conversations: every 15 minutes of one week (wall-clock
+times in the new stack's workspace time zone), on every channel either stack has, for each class
+of contact the rules of either stack tell apart. A class is one value of each contact attribute
+the rules test (every value they name, a sample of each regex, and "other": not set or any other
+value) and one first text (each keyword, a sample of each regex, and "other"); values that every
+condition of both stacks treats alike are one class. Where a conversation lands is the team that
+takes it or "out of hours (team)" when the rule's team and fallbacks have nobody on shift; a
+channel one stack lacks lands nowhere ("—"). Assignment to agents is not compared.
+
+Time only enters a rule's condition through `schedule:`, so rules are matched once per distinct
+state of the schedules conditions name, and where a rule lands once per slot; the week itself is
+compared rule against rule. Changes are grouped into readable windows (`describe`) and into
+cubes of channels and contact classes that change alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from supportctl.config.model.common import as_list
+from supportctl.config.model.routing import Condition, RegexMatch
+from supportctl.config.model.stack import StackBase
+from supportctl.config.timespec import END_OF_DAY, zone
+from supportctl.routing.calendar import DAY, Flat, merge
+from supportctl.routing.conditions import (
+    AllOf,
+    AnyOf,
+    Inquiry,
+    Matcher,
+    Not,
+    OneOf,
+    Pattern,
+    ScheduleIsOpen,
+    canonical,
+)
+from supportctl.routing.coverage import WEEK_MINUTES, describe, reference_week
+from supportctl.routing.engine import Decision, Outcome, Router
+
+STEP = 15
+"""Minutes between samples."""
+SLOTS = WEEK_MINUTES // STEP
+MAX_CLASSES = 20_000
+"""Beyond this many combinations, contacts vary one attribute at a time (see `sample_points`)."""
+OTHER = "other"
+_NO_RULE, _NO_CHANNEL = -1, -2
+
+
+@dataclass(frozen=True, slots=True)
+class Landing:
+    """Where a conversation lands: `team`, `out_of_hours` (of team), `no_channel`, `unrouted`."""
+
+    kind: str
+    team: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "team":
+            return str(self.team)
+        if self.kind == "out_of_hours":
+            return f"out of hours ({self.team})"
+        return "—" if self.kind == "no_channel" else "unrouted"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "team": self.team}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactClass:
+    """Values of one dimension that every condition of both stacks treats alike."""
+
+    values: tuple[Any, ...]
+    """Sample values (the first is used); None stands for "not set or any other value"."""
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A contact attribute, or `text` (the first message), and its classes."""
+
+    name: str
+    classes: tuple[ContactClass, ...]
+
+    def describe(self, chosen: frozenset[int]) -> str:
+        """`language=de|en`, or `language≠zh` for "other" and a few more, or when shorter."""
+        left_out = [i for i in range(len(self.classes)) if i not in chosen]
+        other = next((i for i, c in enumerate(self.classes) if None in c.values), None)
+        if other in chosen and left_out and (len(left_out) <= 2 or len(left_out) < len(chosen)):
+            return f"{self.name}≠" + "|".join(self.classes[i].label for i in left_out)
+        return f"{self.name}=" + "|".join(self.classes[i].label for i in sorted(chosen))
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeChange:
+    """Conversations that land elsewhere: when, on which channels, from which contacts."""
+
+    minutes: Flat
+    """Minutes after Monday 00:00 of the week."""
+    channels: tuple[str, ...]
+    every_channel: bool
+    contact: tuple[tuple[Dimension, frozenset[int]], ...]
+    """The dimensions restricted to some of their classes (the others: any class)."""
+    before: Landing
+    after: Landing
+
+    @property
+    def window(self) -> str:
+        return describe(self.minutes)
+
+    @property
+    def who(self) -> str:
+        """`wechat, language=zh`: the channels and contact classes, `every contact` if any."""
+        channels = "every channel" if self.every_channel else "|".join(self.channels)
+        parts = [d.describe(chosen) for d, chosen in self.contact] or ["every contact"]
+        return ", ".join([channels, *parts])
+
+    def __str__(self) -> str:
+        return f"{self.window}, {self.who}: {self.before} → {self.after}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "window": self.window,
+            "minutes": [list(pair) for pair in zip(self.minutes[::2], self.minutes[1::2],
+                                                   strict=True)],
+            "channels": list(self.channels),
+            "every_channel": self.every_channel,
+            "contact": {d.name: [v for i in sorted(chosen) for v in d.classes[i].values]
+                        for d, chosen in self.contact},
+            "label": self.who,
+            "before": self.before.as_dict(),
+            "after": self.after.as_dict(),
+        }
+
+
+@dataclass
+class OutcomeDiff:
+    """The routing outcomes that differ over one sampled week."""
+
+    monday: date
+    timezone: str
+    channels: tuple[str, ...]
+    dimensions: tuple[Dimension, ...]
+    changes: list[OutcomeChange]
+    probes: int = 0
+    """Contact classes sampled (combinations of the dimensions' classes) on each channel."""
+    every_combination: bool = True
+    """False when there were too many classes and attributes varied one at a time."""
+    notes: list[str] = field(default_factory=list)
+    """What could not be sampled (a regex without a sample text, say)."""
+
+
+# --- samples -------------------------------------------------------------------------------
+
+_parser: Any = importlib.import_module("re._parser")  # the stdlib's regex parser
+
+
+class _NoSample(Exception):
+    pass
+
+
+def _char_in(items: Sequence[tuple[Any, Any]]) -> str:
+    if items and str(items[0][0]) == "NEGATE":
+        return next(c for c in "a0 _-x#" if not any(_in_item(c, item) for item in items[1:]))
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return {"CATEGORY_DIGIT": "0", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+    raise _NoSample
+
+
+def _in_item(char: str, item: tuple[Any, Any]) -> bool:
+    op, arg = str(item[0]), item[1]
+    if op == "LITERAL":
+        return char.casefold() == chr(arg).casefold()
+    if op == "RANGE":
+        return bool(arg[0] <= ord(char.casefold()) <= arg[1]
+                    or arg[0] <= ord(char.upper()) <= arg[1])
+    return op == "CATEGORY"  # be safe: any category might hold it
+
+
+def _emit(items: Iterable[tuple[Any, Any]], groups: dict[int, str]) -> str:
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "NOT_LITERAL":
+            out.append("a" if chr(arg).casefold() != "a" else "b")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_char_in(arg))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            out.append(_emit(arg[2], groups) * arg[0])
+        elif name in ("SUBPATTERN", "ATOMIC_GROUP"):
+            text = _emit(arg[-1] if name == "SUBPATTERN" else arg, groups)
+            if name == "SUBPATTERN" and arg[0] is not None:
+                groups[arg[0]] = text
+            out.append(text)
+        elif name == "BRANCH":
+            out.append(_emit(arg[1][0], groups))
+        elif name == "GROUPREF":
+            out.append(groups.get(arg, ""))
+        elif name not in ("AT", "ASSERT", "ASSERT_NOT"):
+            raise _NoSample
+    return "".join(out)
+
+
+def regex_example(regex: str) -> str | None:
+    """A short text that the regex finds (ignoring case), or None when none is derived simply."""
+    try:
+        text = _emit(_parser.parse(regex, re.IGNORECASE), {})
+        found = re.search(regex, text, re.IGNORECASE)
+    except (_NoSample, re.error, StopIteration, RecursionError):
+        return None
+    return text if found is not None else None
+
+
+def _shown(value: Any) -> str:
+    return canonical(value) if isinstance(value, bool | float) else str(value)
+
+
+@dataclass
+class _Samples:
+    contact: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
+    text: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add_contact(self, attribute: str, value: Any, label: str) -> None:
+        self.contact.setdefault(attribute, {}).setdefault(canonical(value), (value, label))
+
+    def regex(self, rule: str, where: str, regex: str) -> str | None:
+        sample = regex_example(regex)
+        if sample is None:
+            self.notes.append(f"rule {rule!r}: no sample found for {where} /{regex}/; "
+                              "conversations it alone matches are not compared")
+        return sample
+
+    def condition(self, rule: str, condition: Condition) -> None:
+        for attribute, match in condition.contact_matchers().items():
+            if isinstance(match, RegexMatch):
+                sample = self.regex(rule, f"contact.{attribute}", match.regex)
+                if sample is not None:
+                    self.add_contact(attribute, sample, f"{sample!r}")
+            else:
+                for value in as_list(match):
+                    self.add_contact(attribute, value, _shown(value))
+        if condition.text is not None:
+            if isinstance(condition.text, RegexMatch):
+                sample = self.regex(rule, "text", condition.text.regex)
+                if sample is not None:
+                    self.text.setdefault(sample.casefold(), (sample, f'"{sample}"'))
+            else:
+                for keyword in condition.text.keywords:
+                    self.text.setdefault(keyword.casefold(), (keyword, f'"{keyword}"'))
+        for sub in [*(condition.any or []), *(condition.all or [])]:
+            self.condition(rule, sub)
+        if condition.not_ is not None:
+            self.condition(rule, condition.not_)
+
+
+def _walk(matcher: Matcher) -> Iterator[Matcher]:
+    yield matcher
+    if isinstance(matcher, AllOf | AnyOf):
+        for part in matcher.parts:
+            yield from _walk(part)
+    elif isinstance(matcher, Not):
+        yield from _walk(matcher.part)
+
+
+def _grouped(name: str, samples: Sequence[tuple[Any, str]],
+             matchers: Sequence[OneOf | Pattern],
+             inquiry: Callable[[Any], Inquiry]) -> Dimension:
+    """Samples grouped by how every matcher of the dimension judges them; "other" last."""
+    groups: dict[tuple[bool, ...], list[tuple[Any, str]]] = {}
+    for value, label in [*samples, (None, OTHER)]:
+        probe = inquiry(value)
+        groups.setdefault(tuple(m(probe) for m in matchers), []).append((value, label))
+    classes = []
+    for members in groups.values():
+        values = tuple(value for value, _ in members)
+        labels = [label for _, label in members]
+        if None in values:
+            label = OTHER
+        elif len(labels) > 2:
+            label = f"{labels[0]} (+{len(labels) - 1} more)"
+        else:
+            label = "|".join(labels)
+        classes.append(ContactClass(values, label))
+    classes.sort(key=lambda c: None in c.values)
+    return Dimension(name, tuple(classes))
+
+
+def dimensions(routers: Sequence[Router]) -> tuple[tuple[Dimension, ...], list[str]]:
+    """The contact attributes and the text that the rules of these routers test, classed."""
+    samples = _Samples()
+    matchers: dict[str, list[OneOf | Pattern]] = {}
+    for router in routers:
+        for rule in router.table.rules:
+            if rule.rule.when is not None:
+                samples.condition(rule.rule.name, rule.rule.when)
+            for part in _walk(rule.matcher) if rule.matcher is not None else ():
+                if isinstance(part, OneOf | Pattern) and (
+                        part.label == "text" or part.label.startswith("contact.")):
+                    matchers.setdefault(part.label, []).append(part)
+    found = []
+    for attribute, values in samples.contact.items():
+        found.append(_grouped(attribute, list(values.values()),
+                              matchers.get(f"contact.{attribute}", []), _contact_probe(attribute)))
+    if "text" in matchers:
+        found.append(_grouped("text", list(samples.text.values()), matchers["text"],
+                              lambda value: Inquiry(_EPOCH, "", "", {}, value or "")))
+    return tuple(found), list(dict.fromkeys(samples.notes))
+
+
+def _contact_probe(attribute: str) -> Callable[[Any], Inquiry]:
+    def probe(value: Any) -> Inquiry:
+        return Inquiry(_EPOCH, "", "", {} if value is None else {attribute: value})
+    return probe
+
+
+_EPOCH = datetime(2026, 1, 1, tzinfo=zone("UTC"))
+
+
+def sample_points(dims: Sequence[Dimension],
+            routers: Sequence[Router]) -> tuple[list[tuple[int, ...]], bool]:
+    """Class coordinates to sample: every combination, or, past MAX_CLASSES, each attribute
+    varied alone plus the combinations of equality values that one rule requires together."""
+    sizes = [len(d.classes) for d in dims]
+    total = 1
+    for size in sizes:
+        total *= size
+    if total <= MAX_CLASSES:
+        return list(itertools.product(*(range(size) for size in sizes))), True
+    others = tuple(size - 1 for size in sizes)  # "other" sorts last in every dimension
+    points = {others}
+    for d, size in enumerate(sizes):
+        points.update((*others[:d], c, *others[d + 1:]) for c in range(size))
+    position = {f"contact.{d.name}": i for i, d in enumerate(dims) if d.name != "text"}
+    for router in routers:
+        for rule in router.table.rules:
+            choices = [list(others[i:i + 1]) for i in range(len(dims))]
+            for label, values in rule.required.items():
+                if label in position:
+                    index = position[label]
+                    choices[index] = [c for c, klass in enumerate(dims[index].classes)
+                                      if any(v is not None and canonical(v) in values
+                                             for v in klass.values)]
+            points.update(itertools.product(*choices))
+    return sorted(points), False
+
+
+def week_instants(monday: date, timezone: str) -> list[datetime]:
+    """The wall-clock start of every slot of the week (in a week with a clock change, the
+    skipped hour reads as the hour after and the repeated hour once, at its first occurrence)."""
+    where = zone(timezone)
+    return [datetime.combine(monday + timedelta(days=minute // END_OF_DAY),
+                             time(minute % END_OF_DAY // 60, minute % 60), where)
+            for minute in range(0, WEEK_MINUTES, STEP)]
+
+
+Probe = tuple[tuple[int, ...], dict[str, Any], str]
+"""Class coordinates, and the contact and first text that stand for them."""
+
+
+def probes(dims: Sequence[Dimension], points: Iterable[tuple[int, ...]]) -> list[Probe]:
+    """The contact and text of each point: the first value of each class, "other" left out."""
+    found = []
+    for point in points:
+        chosen = [(d.name, d.classes[c].values[0]) for d, c in zip(dims, point, strict=True)]
+        contact = {name: value for name, value in chosen
+                   if name != "text" and value is not None}
+        text = next((str(value or "") for name, value in chosen if name == "text"), "")
+        found.append((point, contact, text))
+    return found
+
+
+def landing(decision: Decision) -> Landing:
+    """Where a decision of the engine lands, in the terms of this comparison."""
+    if decision.outcome is Outcome.UNROUTED:
+        return Landing("unrouted")
+    if decision.outcome is Outcome.OUT_OF_HOURS:
+        return Landing("out_of_hours", decision.team)
+    return Landing("team", decision.team)
+
+
+class Sampler:
+    """One stack over the slots of a week: which rule a probe matches, and where each rule
+    lands in every slot (computed once per rule, from each team's staffed calendar)."""
+
+    def __init__(self, router: Router, instants: Sequence[datetime]) -> None:
+        self.router = router
+        self.instants = instants
+        self.seconds = [at.timestamp() for at in instants]
+        self._staffed: dict[str, list[bool]] = {}
+        self._landings: dict[int, tuple[Landing, ...]] = {}
+        self.named = sorted({part.schedule for rule in router.table.rules
+                             for part in (_walk(rule.matcher) if rule.matcher else ())
+                             if isinstance(part, ScheduleIsOpen)})
+
+    def conditions_at(self, at: datetime) -> tuple[bool, ...]:
+        """The state of every schedule that a rule's condition names."""
+        schedules = self.router.schedules
+        return tuple(s in schedules and schedules[s].is_open(at) for s in self.named)
+
+    def match(self, at: datetime, channel: str, contact: Mapping[str, Any], text: str) -> int:
+        kind = self.router.channel_types.get(channel)
+        if kind is None:
+            return _NO_CHANNEL
+        rule = self.router.table.first_match(Inquiry(at, channel, kind, contact, text))
+        return _NO_RULE if rule is None else rule.index
+
+    def staffed(self, team: str) -> list[bool]:
+        """Whether anyone of the team is on shift in each slot (every shift has an agent, so
+        its `staffed` calendar is open exactly when `on_shift` names somebody)."""
+        found = self._staffed.get(team)
+        if found is None:
+            spans = [edge for span in self.router.teams[team].staffed.spans(
+                self.seconds[0] - DAY, self.seconds[-1] + DAY) for edge in span]
+            found = self._staffed[team] = [bool(bisect_right(spans, s) & 1)
+                                           for s in self.seconds]
+        return found
+
+    def landing(self, slot: int, channel: str, contact: Mapping[str, Any], text: str) -> Landing:
+        """Where one probe lands in one slot."""
+        return self.landings(self.match(self.instants[slot], channel, contact, text))[slot]
+
+    def landings(self, index: int) -> tuple[Landing, ...]:
+        """Where the rule at `index` lands in each slot, as `Router.decide` routes it."""
+        found = self._landings.get(index)
+        if found is not None:
+            return found
+        if index < 0:
+            found = (Landing("no_channel" if index == _NO_CHANNEL else "unrouted"),) * SLOTS
+        else:
+            rule = self.router.table.rules[index].rule
+            chain = [(Landing("team", team), self.staffed(team))
+                     for team in [rule.to, *as_list(rule.fallback)] if team in self.router.teams]
+            away = Landing("out_of_hours", rule.to)
+            found = tuple(next((landing for landing, staffed in chain if staffed[slot]), away)
+                          for slot in range(SLOTS))
+        self._landings[index] = found
+        return found
+
+
+Key = tuple[tuple[int, int], ...]
+"""The rule each stack matches, per distinct state of the condition schedules."""
+
+
+def _timeline(sides: Sequence[Sampler], key: Key,
+              state_of_slot: Sequence[int]) -> list[tuple[Landing, Landing, Flat]]:
+    before = [sides[0].landings(old) for old, _ in key]
+    after = [sides[1].landings(new) for _, new in key]
+    if before == after:
+        return []
+    runs: dict[tuple[Landing, Landing], list[tuple[int, int]]] = {}
+    for slot, state in enumerate(state_of_slot):
+        was, now = before[state][slot], after[state][slot]
+        if was != now:
+            runs.setdefault((was, now), []).append((slot * STEP, (slot + 1) * STEP))
+    return [(was, now, merge(pairs)) for (was, now), pairs in runs.items()]
+
+
+Cube = tuple[frozenset[int], ...]
+
+
+def merge_cubes(points: Iterable[tuple[int, ...]], axes: Sequence[int],
+                sizes: Sequence[int]) -> list[Cube]:
+    """Points of a grid as few, large cubes that together hold exactly those points.
+
+    Along each axis in `axes`, cubes that agree on every other axis become one (until nothing
+    merges); then each cube grows along those axes as far as it stays inside the points, and
+    cubes inside another are dropped. Cubes may overlap: "segment=wholesale" and "text=bulk"
+    read better than the same points cut into disjoint pieces.
+    """
+    inside = set(points)
+    cubes: list[Cube] = [tuple(frozenset((c,)) for c in point) for point in sorted(inside)]
+    changed = True
+    while changed:
+        changed = False
+        for axis in axes:
+            groups: dict[Cube, set[int]] = {}
+            for cube in cubes:
+                groups.setdefault(cube[:axis] + cube[axis + 1:], set()).update(cube[axis])
+            if len(groups) < len(cubes):
+                changed = True
+                cubes = [(*rest[:axis], frozenset(values), *rest[axis:])
+                         for rest, values in groups.items()]
+    grown = []
+    for cube in cubes:
+        for axis in axes:
+            for value in range(sizes[axis]):
+                if value not in cube[axis] and all(
+                        point in inside for point in itertools.product(
+                            *cube[:axis], (value,), *cube[axis + 1:])):
+                    cube = (*cube[:axis], cube[axis] | {value}, *cube[axis + 1:])
+        grown.append(cube)
+    unique = list(dict.fromkeys(grown))
+    return [cube for cube in unique if not any(
+        other != cube and all(mine <= theirs for mine, theirs in zip(cube, other, strict=True))
+        for other in unique)]
+
+
+def outcome_diff(old: StackBase, new: StackBase, monday: date | None = None) -> OutcomeDiff:
+    """Where sampled conversations land in each stack over a week, and where that differs.
+
+    The week starts on `monday` (any date: its week's Monday), by default on the reference
+    week `coverage` uses, so that the answer does not depend on the day it is asked.
+    """
+    routers = (Router(old), Router(new))
+    timezone = new.workspace.timezone
+    if monday is None:
+        zones = {c.zone for router in routers for c in router.schedules.values()}
+        monday = reference_week(timezone, zones).monday
+    monday -= timedelta(days=monday.weekday())
+    instants = week_instants(monday, timezone)
+    sides = (Sampler(routers[0], instants), Sampler(routers[1], instants))
+    channels = tuple(dict.fromkeys([*new.channels, *old.channels]))
+    dims, notes = dimensions(routers)
+    points, every = sample_points(dims, routers)
+    if not every:
+        notes.append(f"too many contact classes to combine them all: attributes vary one at "
+                     f"a time and as each rule combines them; unnamed attributes are {OTHER}")
+
+    states: dict[tuple[tuple[bool, ...], ...], int] = {}
+    state_of_slot = [states.setdefault((sides[0].conditions_at(at), sides[1].conditions_at(at)),
+                                       len(states)) for at in instants]
+    firsts = [state_of_slot.index(state) for state in range(len(states))]
+    sampled = probes(dims, points)
+
+    timelines: dict[Key, list[tuple[Landing, Landing, Flat]]] = {}
+    grouped: dict[tuple[Flat, Landing, Landing], list[tuple[int, ...]]] = {}
+    for number, channel in enumerate(channels):
+        for point, contact, text in sampled:
+            key = tuple((sides[0].match(instants[slot], channel, contact, text),
+                         sides[1].match(instants[slot], channel, contact, text))
+                        for slot in firsts)
+            timeline = timelines.get(key)
+            if timeline is None:
+                timeline = timelines[key] = _timeline(sides, key, state_of_slot)
+            for was, now, minutes in timeline:
+                grouped.setdefault((minutes, was, now), []).append((number, *point))
+
+    axes = list(range(len(dims) + 1)) if every else [0]
+    sizes = [len(channels), *(len(d.classes) for d in dims)]
+    changes = []
+    for (minutes, was, now), found in grouped.items():
+        for cube in merge_cubes(found, axes, sizes):
+            restricted = tuple((d, chosen) for d, chosen in zip(dims, cube[1:], strict=True)
+                               if len(chosen) < len(d.classes)
+                               and (every or chosen != {len(d.classes) - 1}))
+            changes.append(OutcomeChange(minutes, tuple(channels[i] for i in sorted(cube[0])),
+                                         len(cube[0]) == len(channels), restricted, was, now))
+    changes.sort(key=lambda c: (c.minutes, channels.index(c.channels[0]), c.who,
+                                str(c.before), str(c.after)))
+    return OutcomeDiff(monday, timezone, channels, dims, changes, len(points), every,
+                       notes)
