@@ -165,10 +165,12 @@ class Explanation:
         if self.outcome is Outcome.QUEUED:
             return f"queued in team {self.team}: nobody is assigned yet"
         closed = self.teams[0].closed_by if self.teams else None
-        why = (f"team {self.team} is closed (closed_on {closed!r})" if closed is not None
-               else f"nobody on shift in team {self.team}")
-        return "out of hours: " + why + (
-            ", nor in its fallbacks" if len(self.teams) > 1 else "")
+        fallbacks = len(self.teams) > 1
+        if closed is not None:
+            return (f"out of hours: team {self.team} is closed (closed_on {closed!r})"
+                    + ("; nobody is on shift in its fallbacks either" if fallbacks else ""))
+        return (f"out of hours: nobody on shift in team {self.team}"
+                + (" or its fallbacks" if fallbacks else ""))
 
 
 def explain(router: Router, inquiry: Inquiry, state: RoutingState | None = None

@@ -201,3 +201,11 @@ def test_rotation_starts_after_the_last_agent_and_wraps() -> None:
     assert rotation(order, None, ["carla", "anna"]) == ["anna", "carla"]
     assert rotation(order, "anna", ["carla", "anna"]) == ["carla", "anna"]
     assert rotation(order, "carla", ["ben", "carla"]) == ["ben", "carla"]
+
+
+def test_out_of_hours_in_the_team_and_its_fallbacks(shop: Router) -> None:
+    found = run(shop, at(28, 12), "wechat")  # a Saturday
+    assert [t.team for t in found.teams] == ["chinese", "general"]
+    assert [t.took_it for t in found.teams] == [False, False]
+    assert found.summary == "out of hours: nobody on shift in team chinese or its fallbacks"
+    assert found.next_open == at(30, 2)  # the rule's own team: Monday 09:00 in Shanghai
