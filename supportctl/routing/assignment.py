@@ -15,12 +15,13 @@ runtime, which persists it; this module only reads it and says what the next sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from supportctl.config.model.people import Agent, Team
+from supportctl.routing.calendar import timestamp
 from supportctl.routing.schedules import TeamSchedule
 
 
@@ -69,14 +70,25 @@ class Assignment:
 
     team: str
     on_shift: tuple[str, ...]
-    agents: tuple[AgentStatus, ...]
+    eligible: tuple[str, ...]  # after the language preference
     agent: str | None
     method: str
-    state: RoutingState
+    language: str | None
+    at: datetime
+    before: RoutingState = field(repr=False)
+    assigner: Assigner = field(repr=False, compare=False)
 
     @property
-    def eligible(self) -> tuple[str, ...]:
-        return tuple(a.agent for a in self.agents if a.availability is Availability.ELIGIBLE)
+    def state(self) -> RoutingState:
+        """The state after this assignment (built on demand: it copies the state's maps)."""
+        if self.agent is None:
+            return self.before
+        return self.before.after_assigning(self.team, self.agent)
+
+    @property
+    def agents(self) -> tuple[AgentStatus, ...]:
+        """Every member's availability with the reason (worked out on demand, for explain)."""
+        return self.assigner.statuses(self.at, self.before, self.language)
 
 
 def team_order(team: Team, schedule: TeamSchedule) -> tuple[str, ...]:
@@ -101,54 +113,64 @@ class Assigner:
                            for a in self.order}
 
     def statuses(self, at: datetime, state: RoutingState,
-                 language: str | None) -> tuple[tuple[str, ...], tuple[AgentStatus, ...]]:
-        """Who is on shift, and each member's availability with the reason."""
-        on_shift = self.schedule.on_shift(at)
-        closed_by = self.schedule.closed_by(at) if not on_shift else None
-        working = set(on_shift)
+                 language: str | None) -> tuple[AgentStatus, ...]:
+        """Each member's availability at `at`, with the reason."""
+        working = set(self.schedule.on_shift(at))
+        closed_by = self.schedule.closed_by(at) if not working else None
+        speakers = set(self._eligible(working, state, language))
         statuses = []
         for agent in self.order:
             open_now, limit = state.open_of(agent), self._limits[agent]
             if agent not in working:
-                if closed_by is not None:
-                    statuses.append(AgentStatus(agent, Availability.HOLIDAY, open_now, limit,
-                                                f"closed_on {closed_by!r}"))
-                else:
-                    statuses.append(AgentStatus(agent, Availability.OFF_SHIFT, open_now, limit))
+                availability, detail = ((Availability.HOLIDAY, f"closed_on {closed_by!r}")
+                                        if closed_by else (Availability.OFF_SHIFT, ""))
             elif open_now >= limit:
-                statuses.append(AgentStatus(agent, Availability.AT_CAPACITY, open_now, limit,
-                                            f"{open_now} open of max_open {limit}"))
+                availability, detail = (Availability.AT_CAPACITY,
+                                        f"{open_now} open of max_open {limit}")
+            elif agent not in speakers:
+                availability, detail = (Availability.OTHER_LANGUAGE,
+                                        f"prefers agents who speak {language!r}")
             else:
-                statuses.append(AgentStatus(agent, Availability.ELIGIBLE, open_now, limit))
-        if language:
-            speakers = {s.agent for s in statuses if s.availability is Availability.ELIGIBLE
-                        and language in self._languages[s.agent]}
+                availability, detail = Availability.ELIGIBLE, ""
+            statuses.append(AgentStatus(agent, availability, open_now, limit, detail))
+        return tuple(statuses)
+
+    def _eligible(self, on_shift: Iterable[str], state: RoutingState,
+                  language: str | None) -> list[str]:
+        """On shift and under max_open; only those who speak the language when any does."""
+        opened, limits = state.open_conversations.get, self._limits
+        eligible = [a for a in on_shift if opened(a, 0) < limits.get(a, 1)]
+        if language and eligible:
+            languages = self._languages
+            speakers = [a for a in eligible if language in languages.get(a, ())]
             if speakers:
-                statuses = [AgentStatus(s.agent, Availability.OTHER_LANGUAGE, s.open,
-                                        s.max_open, f"prefers agents who speak {language!r}")
-                            if s.availability is Availability.ELIGIBLE and s.agent not in speakers
-                            else s for s in statuses]
-        return on_shift, tuple(statuses)
+                return speakers
+        return eligible
 
     def assign(self, at: datetime, state: RoutingState,
                language: str | None = None) -> Assignment:
-        """Choose an agent now (or nobody), and the state after it."""
-        on_shift, statuses = self.statuses(at, state, language)
-        eligible = [s.agent for s in statuses if s.availability is Availability.ELIGIBLE]
+        """Choose an agent now (or nobody); `Assignment.state` is the state after it."""
+        return self.assign_at(at, timestamp(at), state, language)
+
+    def assign_at(self, at: datetime, seconds: float, state: RoutingState,
+                  language: str | None) -> Assignment:
+        """`assign` with the epoch timestamp of `at` already worked out."""
+        on_shift = self.schedule.on_shift_at(seconds)
+        if not on_shift:
+            return Assignment(self.team_id, (), (), None, self.team.assign, language, at, state,
+                              self)
+        eligible = self._eligible(on_shift, state, language)
         method = self.team.assign
         chosen: str | None = None
         if eligible and method != "manual":
-            rotation = self._after(state.last_assigned.get(self.team_id), eligible)
+            # the cyclic distance from the agent after the one assigned last
+            position, size = self._position, len(self.order)
+            last = state.last_assigned.get(self.team_id)
+            start = position[last] + 1 if last in position else 0
             if method == "least_open":
-                rank = {agent: index for index, agent in enumerate(rotation)}
-                chosen = min(rotation, key=lambda agent: (state.open_of(agent), rank[agent]))
+                opened = state.open_conversations.get
+                chosen = min(eligible, key=lambda a: (opened(a, 0), (position[a] - start) % size))
             else:
-                chosen = rotation[0]
-        after = state.after_assigning(self.team_id, chosen) if chosen is not None else state
-        return Assignment(self.team_id, on_shift, statuses, chosen, method, after)
-
-    def _after(self, last: str | None, eligible: Sequence[str]) -> list[str]:
-        """Eligible agents in team order, starting after `last` and wrapping around."""
-        start = self._position[last] + 1 if last in self._position else 0
-        size = len(self.order)
-        return sorted(eligible, key=lambda agent: (self._position[agent] - start) % size)
+                chosen = min(eligible, key=lambda a: (position[a] - start) % size)
+        return Assignment(self.team_id, on_shift, tuple(eligible), chosen, method, language,
+                          at, state, self)

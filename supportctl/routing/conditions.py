@@ -38,6 +38,8 @@ class Inquiry:
 
 def canonical(value: Any) -> str:
     """The form in which values compare: case-folded text, `true`/`false`, normalised numbers."""
+    if value.__class__ is str:
+        return value.casefold()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

@@ -7,13 +7,15 @@ state the runtime should persist afterwards is part of the decision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from supportctl.config.model.common import as_list, parse_duration
+from supportctl.config.model.routing import Rule
 from supportctl.config.model.stack import StackBase
 from supportctl.routing.assignment import Assigner, Assignment, RoutingState
+from supportctl.routing.calendar import timestamp
 from supportctl.routing.conditions import Inquiry
 from supportctl.routing.rules import CompiledRule, RuleTable
 from supportctl.routing.schedules import compile_schedules, compile_teams
@@ -44,6 +46,17 @@ class EscalationStep:
 
 
 @dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a rule does once it matches, resolved at compile time."""
+
+    chain: tuple[Assigner, ...]  # the rule's team, then its fallbacks (unknown ids left out)
+    team: str
+    reply: str | None
+    escalations: tuple[tuple[timedelta, str | None, tuple[str, ...], str | None], ...]
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """Everything routing decided for one inquiry."""
 
@@ -55,9 +68,8 @@ class Decision:
     agent: str | None
     reply: str | None              # template to send now: the out-of-hours reply
     next_open: datetime | None     # when the team is next on shift (for {{next_open}})
-    escalations: tuple[EscalationStep, ...]
-    notify: tuple[str, ...]
-    state: RoutingState            # the state after this decision
+    before: RoutingState = field(repr=False)
+    plan: _Plan | None = field(default=None, repr=False, compare=False)
 
     @property
     def assignment(self) -> Assignment | None:
@@ -68,6 +80,26 @@ class Decision:
     def on_shift(self) -> tuple[str, ...]:
         chosen = self.assignment
         return chosen.on_shift if chosen is not None else ()
+
+    @property
+    def state(self) -> RoutingState:
+        """The state after this decision, for the runtime to persist."""
+        chosen = self.assignment
+        return chosen.state if chosen is not None and self.agent else self.before
+
+    @property
+    def notify(self) -> tuple[str, ...]:
+        """Notify targets the rule alerts whenever it routes a conversation."""
+        return self.plan.notify if self.plan else ()
+
+    @property
+    def escalations(self) -> tuple[EscalationStep, ...]:
+        if self.plan is None:
+            return ()
+        start = (self.next_open if self.outcome is Outcome.OUT_OF_HOURS and self.next_open
+                 else self.inquiry.at)
+        return tuple(EscalationStep(after, start + after, to, notify, reply)
+                     for after, to, notify, reply in self.plan.escalations)
 
 
 class Router:
@@ -80,7 +112,18 @@ class Router:
         self.assigners = {team_id: Assigner(team_id, team, self.teams[team_id], stack.agents)
                           for team_id, team in stack.teams.items()}
         self.channel_types = {cid: channel.type for cid, channel in stack.channels.items()}
-        self.table = RuleTable(stack.routing, self.channel_types, self._schedule_open)
+        self.table = RuleTable(stack.routing, self._schedule_open)
+        self._plans = [self._plan(rule) for rule in stack.routing]
+
+    def _plan(self, rule: Rule) -> _Plan:
+        chain = tuple(self.assigners[t] for t in [rule.to, *as_list(rule.fallback)]
+                      if t in self.assigners)  # validate reports unknown teams
+        team = self.stack.teams.get(rule.to)
+        reply = (rule.out_of_hours_reply or (team.out_of_hours_reply if team else None)
+                 or self.stack.conversations.out_of_hours_reply)
+        steps = tuple((parse_duration(step.after), step.to, tuple(as_list(step.notify)),
+                       step.reply) for step in rule.escalate)
+        return _Plan(chain, rule.to, reply, steps, tuple(as_list(rule.notify)))
 
     def _schedule_open(self, schedule: str, at: datetime) -> bool:
         return self.schedules[schedule].is_open(at)
@@ -95,41 +138,20 @@ class Router:
         state = state or RoutingState()
         matched = self.table.first_match(inquiry)
         if matched is None:
-            return Decision(inquiry, None, Outcome.UNROUTED, None, (), None, None, None, (), (),
-                            state)
-        return self._route(inquiry, matched, state)
-
-    def _route(self, inquiry: Inquiry, matched: CompiledRule, state: RoutingState) -> Decision:
-        rule = matched.rule
+            return Decision(inquiry, None, Outcome.UNROUTED, None, (), None, None, None, state)
+        plan = self._plans[matched.index]
         language = inquiry.contact.get("language")
         language = str(language) if language is not None else None
         tried: list[Assignment] = []
-        for team_id in [rule.to, *as_list(rule.fallback)]:
-            assigner = self.assigners.get(team_id)
-            if assigner is None:  # validate reports unknown teams; routing skips them
-                continue
-            assignment = assigner.assign(inquiry.at, state, language)
+        seconds = timestamp(inquiry.at)
+        for assigner in plan.chain:
+            assignment = assigner.assign_at(inquiry.at, seconds, state, language)
             tried.append(assignment)
             if assignment.on_shift:
                 outcome = Outcome.ASSIGNED if assignment.agent else Outcome.QUEUED
-                return self._decision(inquiry, matched, outcome, team_id, tried,
-                                      assignment.agent, None, None, assignment.state)
-        team = self.stack.teams.get(rule.to)
-        reply = (rule.out_of_hours_reply or (team.out_of_hours_reply if team else None)
-                 or self.stack.conversations.out_of_hours_reply)
-        schedule = self.teams.get(rule.to)
+                return Decision(inquiry, matched, outcome, assignment.team, tuple(tried),
+                                assignment.agent, None, None, state, plan)
+        schedule = self.teams.get(plan.team)
         next_open = schedule.staffed.next_open(inquiry.at) if schedule else None
-        return self._decision(inquiry, matched, Outcome.OUT_OF_HOURS, rule.to, tried, None,
-                              reply, next_open, state)
-
-    def _decision(self, inquiry: Inquiry, matched: CompiledRule, outcome: Outcome,
-                  team: str | None, tried: list[Assignment], agent: str | None,
-                  reply: str | None, next_open: datetime | None,
-                  state: RoutingState) -> Decision:
-        start = next_open if outcome is Outcome.OUT_OF_HOURS and next_open else inquiry.at
-        steps = tuple(EscalationStep(parse_duration(step.after),
-                                     start + parse_duration(step.after), step.to,
-                                     tuple(as_list(step.notify)), step.reply)
-                      for step in matched.rule.escalate)
-        return Decision(inquiry, matched, outcome, team, tuple(tried), agent, reply, next_open,
-                        steps, tuple(as_list(matched.rule.notify)), state)
+        return Decision(inquiry, matched, Outcome.OUT_OF_HOURS, plan.team, tuple(tried), None,
+                        plan.reply, next_open, state, plan)

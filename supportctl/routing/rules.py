@@ -2,18 +2,20 @@
 
 A decision must not scan every rule. At compile time each rule's condition yields the equality
 tests that must hold for it to match (its channel, channel type and `contact.<attribute>` values
-at the top level of the condition). The table keeps, per channel of the stack, the rules that
-channel can reach, and within it, per value of the contact attribute that most rules test for
-equality, the rules that value can reach, in rule order. A lookup then evaluates only those
-candidates, in order, and stops at the first that matches: the same answer as a scan of every
-rule, which `first_match_by_scan` keeps as the reference that tests and benchmarks compare with.
+at the top level of the condition). The table arranges the rules in a small decision tree on
+those tests: a node picks the test most rules make and keeps, for each value named, the rules
+that value can still reach (in rule order), and for any other value the rules that do not test
+it. A lookup walks down with the inquiry's values and evaluates only the rules of the leaf it
+reaches, in order, stopping at the first that matches: the same answer as a scan of every rule,
+which `first_match_by_scan` keeps as the reference that tests and benchmarks compare with.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from supportctl.config.model.routing import Rule
 from supportctl.routing.conditions import (
@@ -52,50 +54,65 @@ class CompiledRule:
         return allowed is None or value in allowed
 
 
+_LEAF_SIZE = 4  # below this, evaluating the rules is cheaper than another level
+
+
 @dataclass(frozen=True, slots=True)
-class _ChannelIndex:
-    rules: tuple[CompiledRule, ...]  # every rule this channel can reach
-    by_value: Mapping[str, tuple[CompiledRule, ...]]  # ... narrowed by the indexed attribute
-    other: tuple[CompiledRule, ...]  # ... for values no rule names
+class _Node:
+    """A node of the index: `rules` are the candidates when no deeper test narrows them."""
+
+    rules: tuple[CompiledRule, ...]
+    label: str | None = None
+    read: Callable[[Inquiry], object] | None = None
+    by_value: Mapping[str, _Node] | None = None
+    other: _Node | None = None
+
+
+def _reader(label: str) -> Callable[[Inquiry], object]:
+    if label == _CHANNEL:
+        return attrgetter("channel")
+    if label == _CHANNEL_TYPE:
+        return attrgetter("channel_type")
+    attribute = label.removeprefix("contact.")
+    return lambda inquiry: inquiry.contact.get(attribute)
+
+
+def _build(rules: tuple[CompiledRule, ...], used: frozenset[str]) -> _Node:
+    if len(rules) <= _LEAF_SIZE:
+        return _Node(rules)
+    counts = Counter(label for r in rules for label in r.required if label not in used)
+    if not counts:
+        return _Node(rules)
+    label, tested = counts.most_common(1)[0]
+    if tested < 2:
+        return _Node(rules)
+    deeper = used | {label}
+    values = sorted({value for r in rules for value in r.required.get(label, ())})
+    by_value = {value: _build(tuple(r for r in rules if r.admits(label, value)), deeper)
+                for value in values}
+    other = _build(tuple(r for r in rules if label not in r.required), deeper)
+    return _Node(rules, label, _reader(label), by_value, other)
 
 
 class RuleTable:
     """First-match lookup over compiled rules; immutable once built."""
 
-    def __init__(self, rules: Sequence[Rule], channel_types: Mapping[str, str],
-                 schedule_open: ScheduleOpen) -> None:
+    def __init__(self, rules: Sequence[Rule], schedule_open: ScheduleOpen) -> None:
         self.rules: tuple[CompiledRule, ...] = tuple(
             _compile(index, rule, schedule_open) for index, rule in enumerate(rules))
-        self.attribute = _most_tested_attribute(self.rules)
-        self._channels = {channel: self._index(channel, kind)
-                          for channel, kind in channel_types.items()}
-
-    def _index(self, channel: str, kind: str) -> _ChannelIndex:
-        reachable = tuple(r for r in self.rules
-                          if r.admits(_CHANNEL, canonical(channel))
-                          and r.admits(_CHANNEL_TYPE, canonical(kind)))
-        label = self.attribute
-        if label is None:
-            return _ChannelIndex(reachable, {}, reachable)
-        values = {value for r in reachable for value in r.required.get(label, ())}
-        by_value = {value: tuple(r for r in reachable if r.admits(label, value))
-                    for value in values}
-        other = tuple(r for r in reachable if label not in r.required)
-        return _ChannelIndex(reachable, by_value, other)
+        self._root = _build(self.rules, frozenset())
 
     def candidates(self, inquiry: Inquiry) -> Sequence[CompiledRule]:
         """The rules that can match this inquiry, in order: a superset of those that do."""
-        index = self._channels.get(inquiry.channel)
-        if index is None:  # a channel the stack does not define: no shortcut
-            return self.rules
-        if self.attribute is None:
-            return index.rules
-        value = inquiry.contact.get(self.attribute.removeprefix("contact."))
-        if value is None:
-            return index.other
-        if isinstance(value, list | tuple | set | frozenset):
-            return index.rules
-        return index.by_value.get(canonical(value), index.other)
+        node = self._root
+        while node.read is not None:
+            value = node.read(inquiry)
+            if isinstance(value, list | tuple | set | frozenset):  # tags: no single branch
+                break
+            assert node.by_value is not None and node.other is not None
+            node = node.other if value is None else node.by_value.get(canonical(value),
+                                                                      node.other)
+        return node.rules
 
     def first_match(self, inquiry: Inquiry) -> CompiledRule | None:
         """The first rule whose condition holds, or None."""
@@ -127,9 +144,3 @@ def _compile(index: int, rule: Rule, schedule_open: ScheduleOpen) -> CompiledRul
         return CompiledRule(index, rule, None, {})
     matcher = compile_condition(rule.when, schedule_open)
     return CompiledRule(index, rule, matcher, required_values(matcher))
-
-
-def _most_tested_attribute(rules: Sequence[CompiledRule]) -> str | None:
-    counts = Counter(label for r in rules for label in r.required
-                     if label.startswith("contact."))
-    return counts.most_common(1)[0][0] if counts else None

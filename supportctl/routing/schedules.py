@@ -275,7 +275,10 @@ class TeamSchedule:
 
     def on_shift(self, instant: datetime) -> tuple[str, ...]:
         """Agents on shift at this instant, in order of first appearance in the shifts."""
-        seconds = timestamp(instant)
+        return self.on_shift_at(timestamp(instant))
+
+    def on_shift_at(self, seconds: float) -> tuple[str, ...]:
+        """`on_shift` at an epoch timestamp."""
         for _, calendar in self.closed:
             if calendar.is_open_at(seconds):
                 return ()

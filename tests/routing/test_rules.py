@@ -17,7 +17,7 @@ CHANNELS = {"wa": "whatsapp", "wechat": "wechat", "web": "webchat"}
 
 
 def table(*rules: dict[str, Any]) -> RuleTable:
-    return RuleTable([Rule.model_validate(r) for r in rules], CHANNELS,
+    return RuleTable([Rule.model_validate(r) for r in rules],
                      lambda schedule, _at: schedule == "open")
 
 
@@ -46,11 +46,17 @@ def test_first_match_wins() -> None:
 
 
 def test_the_index_narrows_the_candidates() -> None:
-    assert RULES.attribute == "contact.language"
-    names = [r.rule.name for r in RULES.candidates(inquiry(language="fr"))]
-    assert names == ["chinese", "refunds", "everyone-else"]
-    names = [r.rule.name for r in RULES.candidates(inquiry(channel="wechat", language="de"))]
-    assert names == ["chinese", "vip-de", "refunds", "everyone-else"]  # german is wa/web only
+    many = table(*({"name": f"{language}-{genre}", "to": "t",
+                    "when": {"contact.language": language, "contact.genre": genre}}
+                   for language in ("de", "en", "fr") for genre in ("music", "games")),
+                 {"name": "refunds", "to": "t", "when": {"text": {"keywords": ["refund"]}}},
+                 {"name": "everyone-else", "to": "t"})
+    names = [r.rule.name for r in many.candidates(inquiry(language="fr", genre="games"))]
+    assert names == ["fr-music", "fr-games", "refunds", "everyone-else"]  # small enough
+    names = [r.rule.name for r in many.candidates(inquiry(language="es", genre="games"))]
+    assert names == ["refunds", "everyone-else"]
+    tagged = many.candidates(inquiry(language=["fr", "de"], genre="games"))
+    assert [r.rule.name for r in tagged][:2] == ["de-music", "de-games"]  # no single branch
 
 
 def test_no_rule_matches() -> None:
@@ -67,9 +73,11 @@ def test_trace_stops_at_the_match() -> None:
 
 
 _values = st.sampled_from(["zh", "de", "en", "vip", "1", "x"])
+_genres = st.sampled_from(["music", "games", "1"])
 _simple = st.one_of(
     st.builds(lambda v: {"contact.language": v}, _values | st.lists(_values, min_size=1)),
     st.builds(lambda v: {"contact.segment": v}, _values),
+    st.builds(lambda v: {"contact.genre": v}, _genres | st.lists(_genres, min_size=1)),
     st.builds(lambda c: {"channel": c}, st.sampled_from(["wa", "wechat", "web", ["wa", "web"]])),
     st.builds(lambda t: {"channel_type": t}, st.sampled_from(["whatsapp", "webchat"])),
     st.builds(lambda k: {"text": {"keywords": [k]}}, st.sampled_from(["refund", "hi"])),
@@ -92,16 +100,17 @@ _conditions = st.recursive(
     _simple, lambda inner: st.builds(_combine, st.lists(inner, min_size=1, max_size=3),
                                      st.sampled_from(["and", "any", "all", "not"])),
     max_leaves=6)
-_rules = st.lists(st.one_of(_conditions, st.none()), min_size=1, max_size=12)
+_rules = st.lists(st.one_of(_conditions, st.none()), min_size=1, max_size=24)
 _inquiries = st.builds(
-    lambda channel, language, segment, text: inquiry(
-        channel, text, **{k: v for k, v in (("language", language), ("segment", segment))
-                          if v is not None}),
+    lambda channel, language, segment, genre, text: inquiry(
+        channel, text, **{k: v for k, v in (("language", language), ("segment", segment),
+                                            ("genre", genre)) if v is not None}),
     st.sampled_from(["wa", "wechat", "web", "elsewhere"]), st.none() | _values,
-    st.none() | _values | st.lists(_values, max_size=2), st.sampled_from(["", "refund", "hi"]))
+    st.none() | _values | st.lists(_values, max_size=2), st.none() | _genres,
+    st.sampled_from(["", "refund", "hi"]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(_rules, st.lists(_inquiries, min_size=1, max_size=8))
 def test_the_index_gives_the_same_answer_as_a_scan(conditions: list[dict[str, Any] | None],
                                                    inquiries: list[Inquiry]) -> None:
