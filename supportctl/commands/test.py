@@ -71,9 +71,11 @@ def find_test_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     missing: list[Path] = []
     for path in paths or [Path(".")]:
         if path.is_dir():
+            below: list[Path] = []
             for folder, subfolders, names in os.walk(path):
-                subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-                found.extend(Path(folder) / n for n in sorted(names) if n.endswith(SUFFIXES))
+                subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+                below.extend(Path(folder) / n for n in names if n.endswith(SUFFIXES))
+            found.extend(sorted(below, key=lambda p: p.parts))
         elif path.exists():
             found.append(path)
         else:
@@ -81,7 +83,7 @@ def find_test_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return list(dict.fromkeys(found)), missing
 
 
-class _Stacks:
+class StackCache:
     """Each stack loaded and compiled once, however many test files name it."""
 
     def __init__(self) -> None:
@@ -97,7 +99,7 @@ class _Stacks:
         return self.cache[key]
 
 
-def run_file(path: Path, text: str, stacks: _Stacks) -> FileRun:
+def run_file(path: Path, text: str, stacks: StackCache) -> FileRun:
     """Load, check and run one test file."""
     loaded = load_cases(text, display_path(path))
     run = FileRun(loaded.file)
@@ -137,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         where = ", ".join(args.paths) or "the current directory"
         print(f"supportctl test: no test files (*.test.yaml) under {where}", file=sys.stderr)
         return EXIT_USAGE
-    stacks, runs, unreadable = _Stacks(), [], bool(missing)
+    stacks, runs, unreadable = StackCache(), [], bool(missing)
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ file, line and column, all of them in one pass; a file with any problem runs no 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,24 +51,25 @@ def parse_time(text: str, default_zone: tzinfo) -> datetime:
     `default_zone` (the workspace's); a wall-clock time that a clock change skips or repeats is
     refused rather than guessed.
     """
-    words = text.split()
-    zone: tzinfo = default_zone
-    if words and words[-1][:1].isalpha():
-        name = words.pop()
-        try:
-            zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise TimeError(f"unknown time zone {name!r}") from None
-    clock = " ".join(words)
+    clock, _, name = text.strip().rpartition(" ")
+    if not (name and _DATETIME.fullmatch(clock)):
+        clock, name = text.strip(), ""
     if not _DATETIME.fullmatch(clock):
         raise TimeError(f"{text!r} is not a time such as '2026-11-23T12:00:00+01:00', "
                         "'2026-11-23 12:00' or '2026-11-23 12:00 Asia/Shanghai'")
+    zone: tzinfo = default_zone
+    if name:
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise TimeError(f"unknown time zone {name!r}: write an IANA name such as "
+                            "'Europe/Berlin'") from None
     try:
         parsed = datetime.fromisoformat(clock)
     except ValueError:
         raise TimeError(f"{text!r} is not a real date and time") from None
     if parsed.tzinfo is not None:
-        if zone is not default_zone:
+        if name:
             raise TimeError(f"{text!r} gives both an offset and a time zone; give one")
         return parsed
     return _on_wall_clock(parsed, zone)
@@ -131,9 +133,9 @@ class Expect(CaseModel):
     rule: Id | None = None
     outcome: Literal["assigned", "queued", "out_of_hours", "unrouted"] | None = None
     team: Id | None = None
-    tried: list[Id] | None = None
+    tried: Id | list[Id] | None = None
     agent: Id | None = None
-    on_shift: list[Id] | None = None
+    on_shift: Id | list[Id] | None = None
     reply: Id | None = None
     next_open: TimeText | None = None
     notify: Id | list[Id] | None = None
@@ -204,11 +206,13 @@ def load_cases(text: str, file: str) -> LoadedCases:
         if finding.code in ("L110", "L111"):  # `${` is literal text in a test file
             continue
         message = finding.message
+        hint = finding.hint
         if finding.code == "L104":
             message = "a test file must be a mapping with `stack` and `cases`"
+            hint = "see docs/testing.md for the format"
         loaded.diagnostics.append(Diagnostic(
             where.file, where.line, where.column, finding.path, finding.code,
-            finding.severity or codes.lookup(finding.code).severity, message, finding.hint))
+            finding.severity or codes.lookup(finding.code).severity, message, hint))
     if loaded.root is None or not isinstance(loaded_yaml.data, dict):
         return loaded
     data = _literal(loaded_yaml.data, loaded.root,
@@ -227,6 +231,10 @@ def load_cases(text: str, file: str) -> LoadedCases:
                 loaded.cases.append((index, Case.model_validate(item)))
             except ValidationError as error:
                 _report(loaded, error, item, ("cases", index))
+    for index, case in loaded.cases:
+        if not case.expect.model_fields_set:
+            loaded.error(("cases", index, "expect"), WRONG_VALUE, "`expect` checks nothing",
+                         "give at least one of: " + ", ".join(Expect.model_fields))
     seen: dict[str, int] = {}
     for index, case in loaded.cases:
         if case.name in seen:
@@ -286,11 +294,11 @@ def _report(loaded: LoadedCases, error: ValidationError, data: Any, base: YamlPa
     for path, is_key in deepest:
         items = by_path[path, is_key]
         value = path[-1] if is_key else _value_at(data, path)
-        code, message, hint = _describe(items, value)
+        code, message, hint = _describe(items, value, path)
         loaded.error((*base, *path), code, message, hint, at_key=is_key)
 
 
-def _describe(items: list[ErrorDetails], value: Any) -> tuple[str, str, str]:
+def _describe(items: list[ErrorDetails], value: Any, path: YamlPath) -> tuple[str, str, str]:
     first = items[0]
     ctx: Mapping[str, Any] = first.get("ctx") or {}
     if first["type"] == "value_error":
@@ -313,10 +321,14 @@ def _describe(items: list[ErrorDetails], value: Any) -> tuple[str, str, str]:
     words = [w for w in dict.fromkeys(_TYPE_WORDS.get(i["type"], "") for i in items) if w]
     if "a number" in words and "a whole number" in words:
         words.remove("a whole number")
+    if len(words) > 1:
+        words = ["a boolean" if w == "true or false" else w for w in words]
     expected = (", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1
                 else words[0] if words else "another kind of value")
-    hint = ("quote it: text in YAML 1.2 stays text only when it looks like text"
-            if "text" in words and isinstance(value, int | float | bool) else "")
+    hint = ""
+    if "text" in words and isinstance(value, int | float | bool):
+        hint = (f"a duration needs its unit, e.g. '{value}m'" if path[-1:] == ("after",)
+                else f"quote it: \"{json.dumps(value)}\"")
     return WRONG_VALUE, f"expected {expected}, got {kind_of(value)}", hint
 
 
@@ -341,8 +353,7 @@ def _value_at(data: Any, path: YamlPath) -> Any:
 
 # --- names checked against the stack ---------------------------------------------------------
 
-_SECTIONS = {"rule": "routing", "notify target": "notify",
-             "contact attribute": "workspace.contact_attributes"}
+_SECTIONS = {"rule": "routing", "notify target": "notify"}
 
 
 class _Checker:
@@ -369,10 +380,14 @@ class _Checker:
         known = self.known[kind]
         if value is None or value in known:
             return
-        section = _SECTIONS.get(kind, f"{kind}s")
-        self.loaded.error(path, UNKNOWN_NAME, f"{value!r} is not a {kind} of the stack",
-                          did_you_mean(str(value), known)
-                          or f"known in {section}: {known_list(known)}", at_key)
+        article = "an" if kind[0] in "aeiou" else "a"
+        if kind == "contact attribute":
+            hint = (f"built in: {known_list(BUILTIN_CONTACT_ATTRIBUTES)}; declare others in "
+                    "workspace.contact_attributes")
+        else:
+            hint = f"known in {_SECTIONS.get(kind, f'{kind}s')}: {known_list(known)}"
+        self.loaded.error(path, UNKNOWN_NAME, f"{value!r} is not {article} {kind} of the stack",
+                          did_you_mean(str(value), known) or hint, at_key)
 
     def time(self, text: str | None, path: YamlPath) -> None:
         try:

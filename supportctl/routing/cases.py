@@ -137,8 +137,8 @@ class _Comparison:
     def escalations(self, expected: list[Any], actual: Sequence[EscalationStep]) -> None:
         if len(expected) != len(actual):
             steps = [{"after": s.after, "to": s.to, "notify": list(s.notify)} for s in actual]
-            self.fail(("escalations",), f"{len(expected)} steps",
-                      f"{len(actual)}: {show(steps)}")
+            self.fail(("escalations",), _steps(len(expected)),
+                      f"{_steps(len(actual))}: {show(steps)}")
             return
         for index, (step, got) in enumerate(zip(expected, actual, strict=True)):
             path: YamlPath = ("escalations", index)
@@ -155,6 +155,10 @@ class _Comparison:
                 self.same((*path, "reply"), step.reply, got.reply)
 
 
+def _steps(count: int) -> str:
+    return f"{count} step{'s' * (count != 1)}"
+
+
 def _compare(check: _Comparison, expect: Expect, decisions: Sequence[Decision]) -> None:
     last = decisions[-1]
     actual: dict[str, Any] = {
@@ -164,7 +168,9 @@ def _compare(check: _Comparison, expect: Expect, decisions: Sequence[Decision]) 
     for key in ("rule", "outcome", "team", "tried", "agent", "reply"):
         if expect.given(key):
             wanted = getattr(expect, key)
-            check.same((key,), [] if key == "tried" and wanted is None else wanted, actual[key])
+            if key == "tried":
+                wanted = as_list(wanted)
+            check.same((key,), wanted, actual[key])
     if expect.given("on_shift"):
         check.same_set(("on_shift",), expect.on_shift, last.on_shift)
     if expect.given("notify"):
