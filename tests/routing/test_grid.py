@@ -172,3 +172,15 @@ def test_the_week_containing_a_date_starts_on_monday() -> None:
     assert week.monday == date(2026, 3, 30)
     assert (week.end - week.start) == 169 * 3600
     assert week.instant(0) == datetime(2026, 3, 30, tzinfo=ZoneInfo("Australia/Sydney"))
+
+
+def test_an_override_can_open_a_gap_in_a_concrete_week() -> None:
+    stack = load(STACKS / "coverage-grid-override.yaml")
+    assert coverage_grid(stack).gaps == ()
+    grid = coverage_grid(stack, day=date(2026, 6, 1))
+    assert [(g.gap.rule, g.hours, g.gap.suggestion, g.intervals) for g in grid.gaps] == [
+        ("german-speakers", "Wed 12:00-17:00", "general",
+         ((datetime(2026, 6, 3, 12, tzinfo=BERLIN), datetime(2026, 6, 3, 17, tzinfo=BERLIN)),))]
+    assert row(grid, "team", "german").hours[WED] == hours((9, 12, 1))
+    assert row(grid, "language", "de").hours[WED] == hours((9, 12, 1))
+    assert row(grid, "language", "en").hours[WED] == hours((9, 12, 2), (12, 17, 1))
