@@ -69,6 +69,8 @@ class GridWeek:
     """Epoch seconds of Monday 00:00 and of the next Monday 00:00."""
     cells: tuple[tuple[tuple[int, int] | None, ...], ...]
     """Per day, per hour: (start, end) epoch seconds, or None for an hour that does not exist."""
+    transitions: tuple[int, ...] = ()
+    """Epoch seconds inside the week at which the time zone's UTC offset changes."""
 
     @property
     def days(self) -> tuple[date, ...]:
@@ -125,7 +127,8 @@ def _week(timezone: str, monday: date, reference: bool) -> GridWeek:
         (bounds[d * HOURS + h], bounds[d * HOURS + h + 1])
         if bounds[d * HOURS + h + 1] > bounds[d * HOURS + h] else None
         for h in range(HOURS)) for d in range(DAYS))
-    return GridWeek(timezone, monday, reference, bounds[0], bounds[-1], cells)
+    return GridWeek(timezone, monday, reference, bounds[0], bounds[-1], cells,
+                    tuple(_transitions(where, bounds[0], bounds[-1])))
 
 
 def concrete_week(timezone: str, day: date) -> GridWeek:
@@ -206,7 +209,7 @@ def wall_minutes(calendar: Calendar, week: GridWeek) -> Flat:
     are covered when either occurrence is.
     """
     where = zone(week.timezone)
-    cuts = _transitions(where, week.start, week.end)
+    cuts = week.transitions
     midnight = datetime.combine(week.monday, time())
     pairs = []
     for low, high in calendar.spans(week.start, week.end):
