@@ -4,7 +4,8 @@ Entities are compared as the checked models see them, so moving a definition to 
 reordering keys or writing out a default changes nothing. A changed entity lists the keys that
 differ (dotted into nested mappings: `text.de`, `csat.wait`), never their values: a key may hold
 a secret. Routing rules are matched by name; a rule whose place among the rules both stacks keep
-changed is `moved` (rules shifted by an insertion or removal above them are not).
+changed is `moved` (rules shifted by an insertion or removal above them are not; of two rules
+that swapped places, the one that went up moved).
 """
 
 from __future__ import annotations
@@ -99,10 +100,10 @@ def _kept_in_order(old: Sequence[str], new: Sequence[str]) -> set[str]:
         if old[i] == new[j]:
             kept.add(old[i])
             i, j = i + 1, j + 1
-        elif lengths[i + 1][j] >= lengths[i][j + 1]:
-            i += 1
+        elif lengths[i][j + 1] >= lengths[i + 1][j]:
+            j += 1  # on a tie the rule that went up moved: swapping two rules raises one
         else:
-            j += 1
+            i += 1
     return kept
 
 

@@ -90,10 +90,11 @@ class Dimension:
     classes: tuple[ContactClass, ...]
 
     def describe(self, chosen: frozenset[int]) -> str:
-        """`language=de|en`, or `language≠zh` for "other" and a few more, or when shorter."""
+        """`language=de|en`; `language≠zh` when "other" is in and naming what is left out is
+        shorter, or names one class (`segment≠vip` says more than `segment=other`)."""
         left_out = [i for i in range(len(self.classes)) if i not in chosen]
         other = next((i for i, c in enumerate(self.classes) if None in c.values), None)
-        if other in chosen and left_out and (len(left_out) <= 2 or len(left_out) < len(chosen)):
+        if other in chosen and left_out and (len(left_out) == 1 or len(left_out) < len(chosen)):
             return f"{self.name}≠" + "|".join(self.classes[i].label for i in left_out)
         return f"{self.name}=" + "|".join(self.classes[i].label for i in sorted(chosen))
 
@@ -459,18 +460,23 @@ Key = tuple[tuple[int, int], ...]
 """The rule each stack matches, per distinct state of the condition schedules."""
 
 
+Change = tuple[Landing, Landing]
+"""Where a conversation landed before, and where it lands now."""
+
+
 def _timeline(sides: Sequence[Sampler], key: Key,
-              state_of_slot: Sequence[int]) -> list[tuple[Landing, Landing, Flat]]:
+              state_of_slot: Sequence[int]) -> dict[Change, list[int]]:
+    """The slots in which the probes of `key` land elsewhere, by change."""
     before = [sides[0].landings(old) for old, _ in key]
     after = [sides[1].landings(new) for _, new in key]
     if before == after:
-        return []
-    runs: dict[tuple[Landing, Landing], list[tuple[int, int]]] = {}
+        return {}
+    slots: dict[Change, list[int]] = {}
     for slot, state in enumerate(state_of_slot):
         was, now = before[state][slot], after[state][slot]
         if was != now:
-            runs.setdefault((was, now), []).append((slot * STEP, (slot + 1) * STEP))
-    return [(was, now, merge(pairs)) for (was, now), pairs in runs.items()]
+            slots.setdefault((was, now), []).append(slot)
+    return slots
 
 
 Cube = tuple[frozenset[int], ...]
@@ -540,8 +546,8 @@ def outcome_diff(old: StackBase, new: StackBase, monday: date | None = None) -> 
     firsts = [state_of_slot.index(state) for state in range(len(states))]
     sampled = probes(dims, points)
 
-    timelines: dict[Key, list[tuple[Landing, Landing, Flat]]] = {}
-    grouped: dict[tuple[Flat, Landing, Landing], list[tuple[int, ...]]] = {}
+    timelines: dict[Key, dict[Change, list[int]]] = {}
+    points_of: dict[Key, list[tuple[int, ...]]] = {}  # (channel, *classes) that change
     for number, channel in enumerate(channels):
         for point, contact, text in sampled:
             key = tuple((sides[0].match(instants[slot], channel, contact, text),
@@ -550,19 +556,31 @@ def outcome_diff(old: StackBase, new: StackBase, monday: date | None = None) -> 
             timeline = timelines.get(key)
             if timeline is None:
                 timeline = timelines[key] = _timeline(sides, key, state_of_slot)
-            for was, now, minutes in timeline:
-                grouped.setdefault((minutes, was, now), []).append((number, *point))
+            if timeline:
+                points_of.setdefault(key, []).append((number, *point))
 
     axes = list(range(len(dims) + 1)) if every else [0]
     sizes = [len(channels), *(len(d.classes) for d in dims)]
     changes = []
-    for (minutes, was, now), found in grouped.items():
-        for cube in merge_cubes(found, axes, sizes):
-            restricted = tuple((d, chosen) for d, chosen in zip(dims, cube[1:], strict=True)
-                               if len(chosen) < len(d.classes)
-                               and (every or chosen != {len(d.classes) - 1}))
-            changes.append(OutcomeChange(minutes, tuple(channels[i] for i in sorted(cube[0])),
-                                         len(cube[0]) == len(channels), restricted, was, now))
+    for change in dict.fromkeys(change for key in points_of for change in timelines[key]):
+        # cut the week where the set of probes that change this way changes
+        keys_at: dict[int, list[Key]] = {}
+        for key in points_of:
+            for slot in timelines[key].get(change, ()):
+                keys_at.setdefault(slot, []).append(key)
+        windows: dict[tuple[Key, ...], list[int]] = {}
+        for slot, alike in sorted(keys_at.items()):
+            windows.setdefault(tuple(alike), []).append(slot)
+        for keys, slots in windows.items():
+            minutes = merge((slot * STEP, (slot + 1) * STEP) for slot in slots)
+            found = [point for key in keys for point in points_of[key]]
+            for cube in merge_cubes(found, axes, sizes):
+                restricted = tuple((d, chosen) for d, chosen in zip(dims, cube[1:], strict=True)
+                                   if len(chosen) < len(d.classes)
+                                   and (every or chosen != {len(d.classes) - 1}))
+                changes.append(OutcomeChange(
+                    minutes, tuple(channels[i] for i in sorted(cube[0])),
+                    len(cube[0]) == len(channels), restricted, *change))
     changes.sort(key=lambda c: (c.minutes, channels.index(c.channels[0]), c.who,
                                 str(c.before), str(c.after)))
     return OutcomeDiff(monday, timezone, channels, dims, changes, len(points), every,
