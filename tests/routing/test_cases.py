@@ -317,3 +317,13 @@ def test_every_example_test_file_passes(path: Path) -> None:
                 for f in result.failures]
     assert not failures, "\n".join(failures)
     assert len(run.results) >= 5
+
+
+def test_every_test_file_code_is_documented(repo: Path) -> None:
+    from supportctl.config import cases
+
+    codes = {value for name, value in vars(cases).items()
+             if name.isupper() and isinstance(value, str) and re.fullmatch(r"X9\d\d", value)}
+    assert codes == {f"X90{n}" for n in range(1, 8)}
+    documented = (repo / "docs" / "testing.md").read_text(encoding="utf-8")
+    assert all(f"| {code} |" in documented for code in codes)
