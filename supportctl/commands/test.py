@@ -186,6 +186,8 @@ def as_text(runs: list[FileRun], verbose: bool = False, colour: bool = False) ->
     lines, details = [], []
     for run in runs:
         if verbose:
+            if run.broken:
+                lines.append(f"{run.file}: {paint('ERROR', _RED)} (nothing run)")
             for result, _ in run.results:
                 word = paint("PASSED", _GREEN) if result.passed else paint("FAILED", _RED)
                 lines.append(f"{result.location.file}:{result.location.line}: {word} "

@@ -73,6 +73,9 @@ def test_verbose_lists_every_case(run_cli: Run) -> None:
         "tests/fixtures/cases/failing.yaml:14: FAILED Wrong next opening",
         "tests/fixtures/cases/failing.yaml:19: FAILED Escalations nobody configured",
     ]
+    broken = run_cli("test", "-v", "tests/fixtures/cases/broken/yaml-syntax.yaml", cwd=REPO)
+    assert broken.out.splitlines()[0] == ("tests/fixtures/cases/broken/yaml-syntax.yaml: ERROR "
+                                          "(nothing run)")
 
 
 def test_a_broken_test_file_exits_1_with_its_diagnostics(run_cli: Run) -> None:
