@@ -42,8 +42,7 @@ def test_passing_files_exit_0_with_a_summary(run_cli: Run, workdir: Path) -> Non
     assert result.out == "nights.test.yaml ..\n\n2 passed in 1 file\n"
 
 
-def test_a_failing_case_exits_1_with_one_line_per_failure(run_cli: Run,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_case_exits_1_with_one_line_per_failure(run_cli: Run) -> None:
     result = run_cli("test", "tests/fixtures/cases/failing.yaml", cwd=REPO)
     assert result.code == 1
     name = "tests/fixtures/cases/failing.yaml"
