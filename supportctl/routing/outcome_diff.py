@@ -528,7 +528,8 @@ def outcome_diff(old: StackBase, new: StackBase, monday: date | None = None) -> 
     routers = (Router(old), Router(new))
     timezone = new.workspace.timezone
     if monday is None:
-        zones = {c.zone for router in routers for c in router.schedules.values()}
+        zones = {zone(old.workspace.timezone),
+                 *(c.zone for router in routers for c in router.schedules.values())}
         monday = reference_week(timezone, zones).monday
     monday -= timedelta(days=monday.weekday())
     instants = week_instants(monday, timezone)

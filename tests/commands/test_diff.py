@@ -114,6 +114,27 @@ def test_a_shorter_saturday_in_the_small_business(tmp_path: Path, run_cli: Run) 
     assert markdown.out == expected("small-business-saturday.md")
 
 
+def test_markdown_cells_keep_their_pipes_escaped(tmp_path: Path, run_cli: Run) -> None:
+    shop = REPO / "tests" / "fixtures" / "stacks" / "routing-shop.yaml"
+    segments = ("{contact.segment: vip}", "{contact.segment: [vip, gold]}")
+    old, new = pair(tmp_path, shop, segments)
+    (tmp_path / old).write_text(shop.read_text(encoding="utf-8").replace(*segments),
+                                encoding="utf-8")
+    after = (tmp_path / new).read_text(encoding="utf-8")
+    (tmp_path / new).write_text(after.replace("    to: supervisors\n    fallback: general\n",
+                                              "    to: general\n"), encoding="utf-8")
+    result = run_cli("diff", old, new, "--format", "markdown", cwd=tmp_path)
+    assert result.code == 3
+    rows = [line for line in result.out.splitlines() if line.startswith("| Mon")]
+    assert rows == [
+        "| Mon-Fri 00:00-08:00, Sat-Sun all day | wa, web | language≠zh, segment=vip\\|gold | "
+        "out of hours (supervisors) | out of hours (general) |",
+        "| Mon-Fri 08:00-16:00 | wa, web | language≠zh, segment=vip\\|gold | supervisors | "
+        "general |",
+    ]
+    assert "| routing | `vip` | changed | `to`, `fallback` |" in result.out
+
+
 def test_a_change_that_moves_no_conversation_exits_0(tmp_path: Path, run_cli: Run) -> None:
     keyword = ("puncture]}", "puncture, band]}")  # both rules go to the workshop anyway
     result = run_cli("diff", *pair(tmp_path, SMALL_BUSINESS, keyword), cwd=tmp_path)
