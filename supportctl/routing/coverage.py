@@ -220,13 +220,17 @@ def opening_hours(stack: StackBase, coverage: WeekCoverage) -> Flat | None:
 
 
 def coverage_gaps(stack: StackBase) -> list[Gap]:
-    """For each rule up to the catch-all: opening hours at which it can match while its team
-    and all its fallbacks have nobody on shift (weekly hours of the reference week)."""
+    """The H706 gaps of the reference week (weekly hours only)."""
     try:
         zone(stack.workspace.timezone)
     except ValueError:
         return []  # H701
-    coverage = week_coverage(stack)
+    return gaps_in(stack, week_coverage(stack))
+
+
+def gaps_in(stack: StackBase, coverage: WeekCoverage) -> list[Gap]:
+    """For each rule up to the catch-all: opening hours of a measured week at which it can
+    match while its team and all its fallbacks have nobody on shift."""
     opening = opening_hours(stack, coverage)
     if opening is None:
         return []
@@ -253,4 +257,3 @@ def coverage_gaps(stack: StackBase) -> list[Gap]:
                                not subtract(bare, coverage.teams[team])), None)
             gaps.append(Gap(index, rule.name, rule.to, tuple(chain[1:]), bare, suggestion))
     return gaps
-

@@ -67,7 +67,7 @@ class Decision:
     tried: tuple[Assignment, ...]  # the rule's team, then each fallback tried, in order
     agent: str | None
     reply: str | None              # template to send now: the out-of-hours reply
-    next_open: datetime | None     # when the team is next on shift (for {{next_open}})
+    next_open: datetime | None     # when the team or a fallback is next on shift ({{next_open}})
     before: RoutingState = field(repr=False)
     plan: _Plan | None = field(default=None, repr=False, compare=False)
 
@@ -140,8 +140,7 @@ class Router:
         if matched is None:
             return Decision(inquiry, None, Outcome.UNROUTED, None, (), None, None, None, state)
         plan = self._plans[matched.index]
-        language = inquiry.contact.get("language")
-        language = str(language) if language is not None else None
+        language = _language(inquiry.contact.get("language"))
         tried: list[Assignment] = []
         seconds = timestamp(inquiry.at)
         for assigner in plan.chain:
@@ -151,7 +150,16 @@ class Router:
                 outcome = Outcome.ASSIGNED if assignment.agent else Outcome.QUEUED
                 return Decision(inquiry, matched, outcome, assignment.team, tuple(tried),
                                 assignment.agent, None, None, state, plan)
-        schedule = self.teams.get(plan.team)
-        next_open = schedule.staffed.next_open(inquiry.at) if schedule else None
+        # the earliest opening in the chain: routed again then, whichever team it is
+        openings = [t for t in (a.schedule.staffed.next_open(inquiry.at) for a in plan.chain)
+                    if t is not None]
+        next_open = min(openings, default=None)
         return Decision(inquiry, matched, Outcome.OUT_OF_HOURS, plan.team, tuple(tried), None,
                         plan.reply, next_open, state, plan)
+
+
+def _language(value: object) -> str | None:
+    """The contact's language for the agent preference (the first, if several are given)."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    return str(value) if value is not None else None

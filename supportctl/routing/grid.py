@@ -29,19 +29,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
-from supportctl.config.model.common import as_list
 from supportctl.config.model.stack import StackBase
 from supportctl.config.timespec import zone
-from supportctl.routing.calendar import Calendar, Flat, any_of, intersect, merge, subtract, union
+from supportctl.routing.calendar import Calendar, Flat, any_of, merge
 from supportctl.routing.coverage import (
     WEEK_MINUTES,
     Gap,
     ReferenceWeek,
     WeekCoverage,
     describe,
-    may_hold,
-    never_on_shift,
-    opening_hours,
+    gaps_in,
     reference_week,
 )
 from supportctl.routing.schedules import (
@@ -226,33 +223,6 @@ def wall_minutes(calendar: Calendar, week: GridWeek) -> Flat:
     return merge((max(s, 0), min(e, WEEK_MINUTES)) for s, e in pairs)
 
 
-def week_gaps(stack: StackBase, coverage: WeekCoverage) -> list[Gap]:
-    """The H706 gaps of a measured week (`coverage.coverage_gaps`, over any week)."""
-    opening = opening_hours(stack, coverage)
-    if opening is None:
-        return []
-    catch_all = next((rule for rule in stack.routing if rule.when is None), None)
-    helpers = list(dict.fromkeys(
-        [*([catch_all.to, *as_list(catch_all.fallback)] if catch_all else []),
-         *coverage.teams]))
-    rules = list(stack.routing)
-    last = next((i for i, rule in enumerate(rules) if rule.when is None), len(rules) - 1)
-    gaps = []
-    for index, rule in enumerate(rules[:last + 1]):  # later rules never match (U501)
-        chain = [rule.to, *as_list(rule.fallback)]
-        if any(team not in coverage.teams for team in chain):
-            continue
-        if all(never_on_shift(stack, team) for team in chain):
-            continue  # H705 says so already
-        applies = intersect(may_hold(rule.when, coverage.schedules), opening)
-        bare = subtract(applies, union(*(coverage.teams[team] for team in chain)))
-        if bare:
-            suggestion = next((team for team in helpers if team not in chain and
-                               not subtract(bare, coverage.teams[team])), None)
-            gaps.append(Gap(index, rule.name, rule.to, tuple(chain[1:]), bare, suggestion))
-    return gaps
-
-
 def _intervals(minutes: Flat, week: GridWeek) -> tuple[tuple[datetime, datetime], ...]:
     return tuple((week.instant(s), week.instant(e)) for s, e in zip(
         minutes[::2], minutes[1::2], strict=True))
@@ -286,7 +256,7 @@ def coverage_grid(stack: StackBase, timezone: str | None = None,
         {sid: wall_minutes(c, week) for sid, c in schedules.items()},
         {tid: wall_minutes(view.staffed, week) for tid, view in teams.items()})
     gaps = tuple(GridGap(g, describe(g.minutes), _intervals(g.minutes, week))
-                 for g in week_gaps(stack, measured))
+                 for g in gaps_in(stack, measured))
     return CoverageGrid(week, team_rows, language_rows, gaps)
 
 

@@ -129,3 +129,18 @@ def test_decisions_are_pure(router: Router) -> None:
     assert router.decide(inquiry, state) == router.decide(inquiry, state)
     assert state == RoutingState({"anna": 1}, {"general": "carla"})
     assert router.decide(inquiry, state).escalations[0].after == timedelta(minutes=15)
+
+
+def test_next_open_is_the_earliest_opening_of_the_rule_and_its_fallbacks(router: Router) -> None:
+    # Saturday 03:00: chinese (Shanghai weekdays) and general (Berlin weekdays) are both off;
+    # general opens Monday 08:00 Berlin, chinese Monday 09:00 Shanghai = Monday 02:00 Berlin
+    decision = router.decide(router.inquiry(at(28, 3), "wechat"))
+    assert decision.outcome is Outcome.OUT_OF_HOURS
+    assert decision.team == "chinese"
+    assert decision.next_open == at(30, 2)
+
+
+def test_a_list_of_languages_prefers_the_first(router: Router) -> None:
+    decision = router.decide(router.inquiry(at(23, 12), "web", {"language": ["de", "en"]}))
+    assert decision.assignment is not None
+    assert decision.assignment.eligible == ("anna", "carla")
