@@ -29,9 +29,10 @@ class DiffReport:
 def _week(report: DiffReport) -> str:
     outcomes = report.outcomes
     chosen = "the reference week" if report.default_week else "the week"
+    classes = "class" if outcomes.probes == 1 else "classes"
     return (f"{chosen} of Monday {outcomes.monday.isoformat()} ({outcomes.timezone}), every "
-            f"{STEP} minutes, {len(outcomes.channels)} channels × {outcomes.probes} contact "
-            "classes")
+            f"{STEP} minutes, {_counted(len(outcomes.channels), 'channel')} × "
+            f"{outcomes.probes} contact {classes}")
 
 
 def _entity_line(change: EntityChange) -> str:

@@ -154,6 +154,12 @@ def test_a_stack_against_itself(run_cli: Run) -> None:
     assert result.code == 0
     assert "**No routing outcome changes** over the reference week" in result.out
     assert "No entity changed." in result.out
+    minimal = REPO / "tests" / "fixtures" / "stacks" / "minimal.yaml"
+    result = run_cli("diff", minimal, minimal)
+    assert result.code == 0
+    assert result.out.splitlines()[-1] == (
+        "Routing outcomes: no change over the reference week of Monday 2026-01-12 "
+        "(Europe/Berlin), every 15 minutes, 1 channel × 1 contact class")
 
 
 def test_another_week_is_sampled_in_the_new_stack_s_time_zone(tmp_path: Path,
