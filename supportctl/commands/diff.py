@@ -101,7 +101,10 @@ def materialise(spec: str, into: Path) -> Path:
     # from the top: in a subdirectory, git archive would write only that subdirectory
     archive = _git(["archive", "--format=tar", commit], top)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4 and later
+            tar.extractall(into, filter="data")
+        else:  # git archive writes only the commit's own files, below one folder
+            tar.extractall(into)
     found = into / (path or ".")
     if not found.exists():
         raise _Unreadable(f"{spec}: {rev} has no {path or '.'} (a PATH after REV: is from the "
