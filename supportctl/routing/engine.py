@@ -130,8 +130,13 @@ class Router:
 
     def inquiry(self, at: datetime, channel: str, contact: dict[str, object] | None = None,
                 text: str = "") -> Inquiry:
-        """An inquiry on one of the stack's channels (its type looked up)."""
-        return Inquiry(at, channel, self.channel_types.get(channel, ""), contact or {}, text)
+        """An inquiry on one of the stack's channels: its type looked up, and the channel's
+        `language` assumed for a contact whose language is not known."""
+        contact = dict(contact or {})
+        configured = self.stack.channels.get(channel)
+        if contact.get("language") is None and configured is not None and configured.language:
+            contact["language"] = configured.language
+        return Inquiry(at, channel, self.channel_types.get(channel, ""), contact, text)
 
     def decide(self, inquiry: Inquiry, state: RoutingState | None = None) -> Decision:
         """Route a new (or re-routed) conversation."""

@@ -23,7 +23,7 @@ def test_a_fallback_in_text(run_cli: Run) -> None:
     assert result.out.splitlines() == [
         "At Mon 23 Nov 2026 12:00 CET (Europe/Berlin)",
         "  channel  wechat (type wechat)",
-        "  contact  (none)",
+        "  contact  language=zh",
         "  state    open anna=1; last assigned general=anna",
         "",
         "Rules (first match wins; 1 of 3 tried):",

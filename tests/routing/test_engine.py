@@ -144,3 +144,9 @@ def test_a_list_of_languages_prefers_the_first(router: Router) -> None:
     decision = router.decide(router.inquiry(at(23, 12), "web", {"language": ["de", "en"]}))
     assert decision.assignment is not None
     assert decision.assignment.eligible == ("anna", "carla")
+
+
+def test_the_channel_language_is_assumed_until_the_contact_has_one(router: Router) -> None:
+    assert router.inquiry(at(23, 3), "wechat").contact == {"language": "zh"}
+    assert router.inquiry(at(23, 3), "wechat", {"language": "en"}).contact == {"language": "en"}
+    assert router.inquiry(at(23, 3), "wa").contact == {}
