@@ -104,14 +104,23 @@ class Pattern(Matcher):
     written: str
 
     def __call__(self, inquiry: Inquiry) -> bool:
-        value = self.read(inquiry)
-        return value is not None and self.regex.search(str(value)) is not None
+        return self._found(self.read(inquiry)) is not None
+
+    def _found(self, value: Any) -> re.Match[str] | None:
+        """The first match in the value, or in any item of a list value."""
+        if value is None:
+            return None
+        for item in value if isinstance(value, list | tuple | set | frozenset) else (value,):
+            found = self.regex.search(str(item))
+            if found is not None:
+                return found
+        return None
 
     def explain(self, inquiry: Inquiry) -> Verdict:
         value = self.read(inquiry)
         if value is None:
             return Verdict(False, f"{self.label} is not known (wanted {self.written})")
-        found = self.regex.search(str(value))
+        found = self._found(value)
         if found is None:
             return Verdict(False, f"{self.label} {_short(value)} has no {self.written}")
         return Verdict(True, f"{self.label} {_short(value)} has {found.group(0)!r} "

@@ -38,6 +38,8 @@ def holds(when: dict[str, Any], *, channel: str = "wa", channel_type: str = "wha
     ({"contact.phone": {"regex": r"^\+86"}}, {"phone": "+8613800138000"}, True),
     ({"contact.phone": {"regex": r"^\+86"}}, {"phone": "+4930123456"}, False),
     ({"contact.phone": {"regex": r"^\+86"}}, {}, False),
+    ({"contact.tags": {"regex": "^vip$"}}, {"tags": ["new", "VIP"]}, True),
+    ({"contact.tags": {"regex": "^vip$"}}, {"tags": ["new", "vip-lite"]}, False),
     ({"not": {"contact.language": "zh"}}, {}, True),
 ])
 def test_contact_attributes(when: dict[str, Any], contact: dict[str, Any],
