@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,10 +132,29 @@ def _model_findings(error: ValidationError) -> list[Finding]:
     return findings
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading allocates hundreds of thousands of objects and frees none of them: the cyclic
+    garbage collector's repeated full passes over them took half of `validate`'s time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
                 missing_env: Severity = Severity.WARNING,
                 extra_checks: Iterable[Check] = ()) -> LoadResult:
     """Check a stack and build its model; raises UnreadableStack only if the root can't be read."""
+    with _collector_paused():
+        return _check_stack(root, plugins, env, missing_env, extra_checks)
+
+
+def _check_stack(root: Path, plugins: PluginSet, env: Mapping[str, str],
+                 missing_env: Severity, extra_checks: Iterable[Check]) -> LoadResult:
     assembled = assemble(root, env, missing_env)
     placer = _Placer(assembled.sources)
     diagnostics = Diagnostics()

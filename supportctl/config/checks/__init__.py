@@ -23,10 +23,15 @@ class CheckContext:
     # "file:line" of a path, for messages that point at a second place
     where: Callable[[YamlPath], str] = format_path
 
-    def ids(self, section: str) -> set[str]:
+    _ids: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+
+    def ids(self, section: str) -> frozenset[str]:
         """Ids defined in a section, including broken ones."""
-        defined: dict[str, Any] = getattr(self.stack, section)
-        return set(defined) | self.broken.get(section, set())
+        known = self._ids.get(section)
+        if known is None:
+            defined: dict[str, Any] = getattr(self.stack, section)
+            known = self._ids[section] = frozenset(defined) | self.broken.get(section, set())
+        return known
 
     @property
     def language(self) -> str:
