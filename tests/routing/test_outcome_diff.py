@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from datetime import date
 from pathlib import Path
 
@@ -11,17 +10,16 @@ import pytest
 
 from supportctl.config.model.stack import StackBase
 from supportctl.routing import outcome_diff as module
+from supportctl.routing.contact_classes import dimensions
 from supportctl.routing.engine import Router
 from supportctl.routing.outcome_diff import (
     SLOTS,
     Landing,
     Sampler,
-    dimensions,
     landing,
     merge_cubes,
     outcome_diff,
     probes,
-    regex_example,
     sample_points,
     week_instants,
 )
@@ -73,26 +71,6 @@ def test_the_default_week_is_the_reference_week_and_any_date_picks_its_monday(
         tiny: StackBase) -> None:
     assert outcome_diff(tiny, tiny).monday == date(2026, 1, 12)
     assert outcome_diff(tiny, tiny, date(2026, 12, 25)).monday == date(2026, 12, 21)
-
-
-def test_contact_classes_are_the_values_rules_name_plus_other(shop: StackBase,
-                                                              tiny: StackBase) -> None:
-    dims, notes = dimensions([Router(shop)])
-    assert [(d.name, [c.label for c in d.classes]) for d in dims] == [
-        ("language", ["zh", "other"]), ("segment", ["vip", "other"])]
-    dims, notes = dimensions([Router(tiny)])
-    assert [(d.name, [c.values for c in d.classes]) for d in dims] == [
-        ("text", [("order no000000",), (None,)])]
-    assert notes == []
-
-
-def test_values_every_condition_treats_alike_are_one_class(tmp_path: Path,
-                                                           shop: StackBase) -> None:
-    new = edited(SHOP, tmp_path, ("{contact.segment: vip}", "{contact.segment: [vip, gold]}"))
-    dims, _ = dimensions([Router(shop), Router(new)])
-    assert [c.label for c in dims[1].classes] == ["vip", "gold", "other"]
-    dims, _ = dimensions([Router(new)])
-    assert [c.label for c in dims[1].classes] == ["vip|gold", "other"]
 
 
 def test_a_shorter_lunch_changes_the_lunch_rule_hour_on_its_channel_only(
@@ -186,22 +164,6 @@ def test_landings_read_as_the_summary_shows_them() -> None:
     assert [str(Landing("team", "general")), str(Landing("out_of_hours", "chinese")),
             str(Landing("no_channel")), str(Landing("unrouted"))] == [
         "general", "out of hours (chinese)", "—", "unrouted"]
-
-
-@pytest.mark.parametrize(("regex", "sample"), [
-    (r"^\+86", "+86"),
-    (r"order (no|number) ?[0-9]{6}", "order no000000"),
-    (r"\bvip\b", "vip"),
-    (r"[^a-z]x", "0x"),
-    (r"(ab)\1", "abab"),
-    (r"colou?r", "color"),
-    (r"\d{3}-\d{4}", "000-0000"),
-    (r"a(?!b)b", None),  # derived simply, it does not match: no sample
-])
-def test_regex_samples(regex: str, sample: str | None) -> None:
-    assert regex_example(regex) == sample
-    if sample is not None:
-        assert re.search(regex, sample, re.IGNORECASE)
 
 
 def test_cubes_cover_exactly_the_points_and_may_overlap() -> None:
