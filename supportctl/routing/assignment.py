@@ -98,8 +98,11 @@ def team_order(team: Team, schedule: TeamSchedule) -> tuple[str, ...]:
     return schedule.agents
 
 
+_POOL_CACHE = 512
+
+
 class Assigner:
-    """Assignment for one team; built once per stack, shared read-only."""
+    """Assignment for one team; built once per stack, then only its cache changes."""
 
     def __init__(self, team_id: str, team: Team, schedule: TeamSchedule,
                  agents: Mapping[str, Agent]) -> None:
@@ -111,6 +114,10 @@ class Assigner:
         self._limits = {a: agents[a].max_open if a in agents else 1 for a in self.order}
         self._languages = {a: frozenset(agents[a].languages) if a in agents else frozenset()
                            for a in self.order}
+        # (minute, language) -> (on shift, of those who speak it). Shifts start and end on
+        # whole minutes (wall-clock HH:MM in zones with whole-minute offsets), so who is on
+        # shift is the same through a minute; many conversations arrive in the same one.
+        self._pools: dict[tuple[int, str | None], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     def statuses(self, at: datetime, state: RoutingState,
                  language: str | None) -> tuple[AgentStatus, ...]:
@@ -155,11 +162,17 @@ class Assigner:
     def assign_at(self, at: datetime, seconds: float, state: RoutingState,
                   language: str | None) -> Assignment:
         """`assign` with the epoch timestamp of `at` already worked out."""
-        on_shift = self.schedule.on_shift_at(seconds)
+        on_shift, speakers = self._pool(seconds, language)
         if not on_shift:
             return Assignment(self.team_id, (), (), None, self.team.assign, language, at, state,
                               self)
-        eligible = self._eligible(on_shift, state, language)
+        opened = state.open_conversations
+        if opened:
+            limits = self._limits
+            eligible = ([a for a in speakers if opened.get(a, 0) < limits[a]]
+                        or [a for a in on_shift if opened.get(a, 0) < limits[a]])
+        else:
+            eligible = list(speakers or on_shift)
         method = self.team.assign
         chosen: str | None = None
         if eligible and method != "manual":
@@ -168,9 +181,23 @@ class Assigner:
             last = state.last_assigned.get(self.team_id)
             start = position[last] + 1 if last in position else 0
             if method == "least_open":
-                opened = state.open_conversations.get
-                chosen = min(eligible, key=lambda a: (opened(a, 0), (position[a] - start) % size))
+                count = opened.get
+                chosen = min(eligible, key=lambda a: (count(a, 0), (position[a] - start) % size))
             else:
                 chosen = min(eligible, key=lambda a: (position[a] - start) % size)
         return Assignment(self.team_id, on_shift, tuple(eligible), chosen, method, language,
                           at, state, self)
+
+    def _pool(self, seconds: float, language: str | None
+              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        key = (int(seconds // 60), language)
+        pool = self._pools.get(key)
+        if pool is None:
+            on_shift = self.schedule.on_shift_at(seconds)
+            languages = self._languages
+            speakers = tuple(a for a in on_shift if language in languages.get(a, ())) \
+                if language else ()
+            if len(self._pools) >= _POOL_CACHE:
+                self._pools.clear()
+            pool = self._pools[key] = (on_shift, speakers)
+        return pool

@@ -107,11 +107,16 @@ class RuleTable:
         node = self._root
         while node.read is not None:
             value = node.read(inquiry)
-            if isinstance(value, list | tuple | set | frozenset):  # tags: no single branch
+            by_value, other = node.by_value, node.other
+            assert by_value is not None and other is not None
+            if value is None:
+                node = other
+            elif value.__class__ is str:
+                node = by_value.get(value.casefold(), other)
+            elif isinstance(value, list | tuple | set | frozenset):  # tags: no single branch
                 break
-            assert node.by_value is not None and node.other is not None
-            node = node.other if value is None else node.by_value.get(canonical(value),
-                                                                      node.other)
+            else:
+                node = by_value.get(canonical(value), other)
         return node.rules
 
     def first_match(self, inquiry: Inquiry) -> CompiledRule | None:
