@@ -303,7 +303,7 @@ def test_the_example_test_files_are_found() -> None:
     assert {"stack.test.yaml", "examples/small-business/stack.test.yaml",
             "tests/fixtures/cases/night-shifts.test.yaml",
             "tests/fixtures/cases/round-robin.test.yaml",
-            "tests/fixtures/cases/creator-support.test.yaml"} <= names
+            "examples/creator-support/stack.test.yaml"} <= names
     assert not any(part.startswith(".") for p in EXAMPLE_TESTS
                    for part in p.relative_to(REPO).parts)
 
