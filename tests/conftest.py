@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from supportctl.cli import main
+from supportctl.config.model.stack import StackBase
+from supportctl.validation import validate_stack
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -48,3 +50,10 @@ def run_cli(capsys: pytest.CaptureFixture[str],
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def valid_stack(path: Path) -> StackBase:
+    """The model of a stack that must check without errors (no environment variables set)."""
+    result = validate_stack(path, env={})
+    assert result.stack is not None and not result.diagnostics.errors, result.diagnostics.errors
+    return result.stack

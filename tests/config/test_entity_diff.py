@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import valid_stack
 
 from supportctl.config.entity_diff import EntityChange, changed_keys, entity_diff
 from supportctl.config.model.stack import StackBase
 from supportctl.validation import validate_stack
 
 SHOP = Path(__file__).parent.parent / "fixtures" / "stacks" / "routing-shop.yaml"
-
-
-def load(path: Path) -> StackBase:
-    result = validate_stack(path, env={})
-    assert result.stack is not None and not result.diagnostics.errors, result.diagnostics.errors
-    return result.stack
 
 
 def edited(tmp_path: Path, *edits: tuple[str, str], name: str = "new.yaml") -> StackBase:
@@ -27,12 +22,12 @@ def edited(tmp_path: Path, *edits: tuple[str, str], name: str = "new.yaml") -> S
         text = text.replace(old, new)
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return load(path)
+    return valid_stack(path)
 
 
 @pytest.fixture(scope="module")
 def shop() -> StackBase:
-    return load(SHOP)
+    return valid_stack(SHOP)
 
 
 def test_a_stack_compared_with_itself_has_no_changes(shop: StackBase) -> None:

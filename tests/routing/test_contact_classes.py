@@ -6,31 +6,25 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import valid_stack
 
 from supportctl.config.model.stack import StackBase
 from supportctl.routing.contact_classes import dimensions, regex_example
 from supportctl.routing.engine import Router
-from supportctl.validation import validate_stack
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TINY = FIXTURES / "diff" / "tiny.yaml"
 SHOP = FIXTURES / "stacks" / "routing-shop.yaml"
 
 
-def load(path: Path) -> StackBase:
-    result = validate_stack(path, env={})
-    assert result.stack is not None and not result.diagnostics.errors, result.diagnostics.errors
-    return result.stack
-
-
 @pytest.fixture(scope="module")
 def tiny() -> StackBase:
-    return load(TINY)
+    return valid_stack(TINY)
 
 
 @pytest.fixture(scope="module")
 def shop() -> StackBase:
-    return load(SHOP)
+    return valid_stack(SHOP)
 
 
 def test_contact_classes_are_the_values_rules_name_plus_other(shop: StackBase,
@@ -50,7 +44,7 @@ def test_values_every_condition_treats_alike_are_one_class(tmp_path: Path,
     assert text.count("{contact.segment: vip}") == 1
     (tmp_path / SHOP.name).write_text(
         text.replace("{contact.segment: vip}", "{contact.segment: [vip, gold]}"), encoding="utf-8")
-    new = load(tmp_path / SHOP.name)
+    new = valid_stack(tmp_path / SHOP.name)
     dims, _ = dimensions([Router(shop), Router(new)])
     assert [c.label for c in dims[1].classes] == ["vip", "gold", "other"]
     dims, _ = dimensions([Router(new)])

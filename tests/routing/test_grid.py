@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import valid_stack
 
 from supportctl.config.model.stack import StackBase
 from supportctl.routing.coverage import coverage_gaps
@@ -19,20 +20,14 @@ BERLIN = ZoneInfo("Europe/Berlin")
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
 
 
-def load(path: Path) -> StackBase:
-    result = validate_stack(path, env={})
-    assert result.stack is not None and not result.diagnostics.errors
-    return result.stack
-
-
 @pytest.fixture(scope="module")
 def shop() -> StackBase:
-    return load(STACKS / "routing-shop.yaml")
+    return valid_stack(STACKS / "routing-shop.yaml")
 
 
 @pytest.fixture(scope="module")
 def dst() -> StackBase:
-    return load(STACKS / "coverage-grid-dst.yaml")
+    return valid_stack(STACKS / "coverage-grid-dst.yaml")
 
 
 def hours(*spans: tuple[int, int, int]) -> tuple[int, ...]:
@@ -141,7 +136,7 @@ def test_a_concrete_week_has_its_holidays(shop: StackBase) -> None:
 
 
 def test_holidays_of_a_concrete_week_are_not_gaps() -> None:
-    stack = load(STACKS / "coverage-language-gap.yaml")
+    stack = valid_stack(STACKS / "coverage-language-gap.yaml")
     grid = coverage_grid(stack, day=date(2026, 1, 14))  # the week holds Wednesday's holiday
     assert [(g.gap.rule, g.hours, g.gap.suggestion) for g in grid.gaps] == [
         ("chinese-speakers", "Mon-Tue 16:00-24:00, Thu-Fri 16:00-24:00", "general")]
@@ -160,7 +155,7 @@ def _valid_fixture_stacks() -> list[Path]:
 
 @pytest.mark.parametrize("path", _valid_fixture_stacks(), ids=lambda p: p.name)
 def test_the_reference_week_has_exactly_the_h706_gaps(path: Path) -> None:
-    stack = load(path)
+    stack = valid_stack(path)
     expected = [(g.rule_index, g.rule, g.team, g.fallbacks, g.minutes, g.suggestion)
                 for g in coverage_gaps(stack)]
     assert [(g.rule_index, g.rule, g.team, g.fallbacks, g.minutes, g.suggestion)
@@ -175,7 +170,7 @@ def test_the_week_containing_a_date_starts_on_monday() -> None:
 
 
 def test_an_override_can_open_a_gap_in_a_concrete_week() -> None:
-    stack = load(STACKS / "coverage-grid-override.yaml")
+    stack = valid_stack(STACKS / "coverage-grid-override.yaml")
     assert coverage_grid(stack).gaps == ()
     grid = coverage_grid(stack, day=date(2026, 6, 1))
     assert [(g.gap.rule, g.hours, g.gap.suggestion, g.intervals) for g in grid.gaps] == [

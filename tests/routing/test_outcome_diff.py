@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import valid_stack
 
 from supportctl.config.model.stack import StackBase
 from supportctl.routing import outcome_diff as module
@@ -23,18 +24,11 @@ from supportctl.routing.outcome_diff import (
     sample_points,
     week_instants,
 )
-from supportctl.validation import validate_stack
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 TINY = FIXTURES / "diff" / "tiny.yaml"
 SHOP = FIXTURES / "stacks" / "routing-shop.yaml"
 ROOT = Path(__file__).parent.parent.parent / "stack.yaml"
-
-
-def load(path: Path) -> StackBase:
-    result = validate_stack(path, env={})
-    assert result.stack is not None and not result.diagnostics.errors, result.diagnostics.errors
-    return result.stack
 
 
 def edited(source: Path, tmp_path: Path, *edits: tuple[str, str]) -> StackBase:
@@ -45,7 +39,7 @@ def edited(source: Path, tmp_path: Path, *edits: tuple[str, str]) -> StackBase:
         text = text.replace(old, new)
     path = tmp_path / source.name
     path.write_text(text, encoding="utf-8")
-    return load(path)
+    return valid_stack(path)
 
 
 def lines(old: StackBase, new: StackBase, monday: date | None = None) -> list[str]:
@@ -54,12 +48,12 @@ def lines(old: StackBase, new: StackBase, monday: date | None = None) -> list[st
 
 @pytest.fixture(scope="module")
 def tiny() -> StackBase:
-    return load(TINY)
+    return valid_stack(TINY)
 
 
 @pytest.fixture(scope="module")
 def shop() -> StackBase:
-    return load(SHOP)
+    return valid_stack(SHOP)
 
 
 def test_a_stack_compared_with_itself_changes_nothing(tiny: StackBase, shop: StackBase) -> None:
@@ -132,7 +126,7 @@ def test_changes_are_data_for_json(tmp_path: Path, tiny: StackBase) -> None:
 
 
 def test_the_sampler_lands_where_the_engine_routes(shop: StackBase) -> None:
-    root = load(ROOT)
+    root = valid_stack(ROOT)
     chooser = random.Random(7)
     for stack in (shop, root):
         router = Router(stack)
