@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 from supportctl.config.diagnostics import Severity
 from supportctl.validation import validate_stack
@@ -103,6 +104,16 @@ def test_files_name_their_schema_for_editors(root: Path) -> None:
         assert match, f"{path}: first line is not the yaml-language-server $schema comment"
         expected = STACK_SCHEMA if path == root.resolve() else FRAGMENT_SCHEMA
         assert (path.parent / match.group(1)).resolve() == expected, path
+
+
+@pytest.mark.parametrize("root", [*STACKS, REPO / "supportctl" / "templates" / "starter.yaml"],
+                         ids=[*IDS, "starter.yaml"])
+def test_files_read_the_same_with_every_yaml_parser(root: Path) -> None:
+    """Other tools (pre-commit's check-yaml, scripts) read stacks with PyYAML's pure-Python
+    parser, which refuses some plain scalars libyaml accepts, such as `{de: Paket?, en: x}`."""
+    for path in stack_files(root):
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=yaml.SafeLoader) == yaml.load(text, Loader=yaml.CSafeLoader)
 
 
 def _offline_env() -> Mapping[str, str]:
