@@ -15,7 +15,7 @@ runtime, which persists it; this module only reads it and says what the next sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -124,9 +124,10 @@ class Assigner:
     def statuses(self, at: datetime, state: RoutingState,
                  language: str | None) -> tuple[AgentStatus, ...]:
         """Each member's availability at `at`, with the reason."""
-        working = set(self.schedule.on_shift(at))
+        on_shift, speakers = self._pool(timestamp(at), language)
+        working = set(on_shift)
         closed_by = self.schedule.closed_by(at) if not working else None
-        speakers = set(self._eligible(working, state, language))
+        eligible = set(self._eligible(on_shift, speakers, state))
         statuses = []
         for agent in self.order:
             open_now, limit = state.open_of(agent), self._limits[agent]
@@ -136,7 +137,7 @@ class Assigner:
             elif open_now >= limit:
                 availability, detail = (Availability.AT_CAPACITY,
                                         f"{open_now} open of max_open {limit}")
-            elif agent not in speakers:
+            elif agent not in eligible:
                 availability, detail = (Availability.OTHER_LANGUAGE,
                                         f"prefers agents who speak {language!r}")
             else:
@@ -144,17 +145,15 @@ class Assigner:
             statuses.append(AgentStatus(agent, availability, open_now, limit, detail))
         return tuple(statuses)
 
-    def _eligible(self, on_shift: Iterable[str], state: RoutingState,
-                  language: str | None) -> list[str]:
-        """On shift and under max_open; only those who speak the language when any does."""
-        opened, limits = state.open_conversations.get, self._limits
-        eligible = [a for a in on_shift if opened(a, 0) < limits.get(a, 1)]
-        if language and eligible:
-            languages = self._languages
-            speakers = [a for a in eligible if language in languages.get(a, ())]
-            if speakers:
-                return speakers
-        return eligible
+    def _eligible(self, on_shift: Sequence[str], speakers: Sequence[str],
+                  state: RoutingState) -> list[str]:
+        """Under max_open among those who speak the language, else among all on shift."""
+        opened = state.open_conversations
+        if not opened:
+            return list(speakers or on_shift)
+        limits = self._limits
+        return ([a for a in speakers if opened.get(a, 0) < limits[a]]
+                or [a for a in on_shift if opened.get(a, 0) < limits[a]])
 
     def assign(self, at: datetime, state: RoutingState,
                language: str | None = None) -> Assignment:
@@ -168,13 +167,7 @@ class Assigner:
         if not on_shift:
             return Assignment(self.team_id, (), (), None, self.team.assign, language, at, state,
                               self)
-        opened = state.open_conversations
-        if opened:
-            limits = self._limits
-            eligible = ([a for a in speakers if opened.get(a, 0) < limits[a]]
-                        or [a for a in on_shift if opened.get(a, 0) < limits[a]])
-        else:
-            eligible = list(speakers or on_shift)
+        eligible = self._eligible(on_shift, speakers, state)
         method = self.team.assign
         chosen: str | None = None
         if eligible and method != "manual":
@@ -183,7 +176,7 @@ class Assigner:
             last = state.last_assigned.get(self.team_id)
             start = position[last] + 1 if last in position else 0
             if method == "least_open":
-                count = opened.get
+                count = state.open_conversations.get
                 chosen = min(eligible, key=lambda a: (count(a, 0), (position[a] - start) % size))
             else:
                 chosen = min(eligible, key=lambda a: (position[a] - start) % size)
