@@ -1,0 +1,177 @@
+"""The one storage interface of the runtime; SQLite implements it now, PostgreSQL later.
+
+Rules every backend keeps, so that the runtime never sees which one it talks to:
+- ids are text ULIDs made by `supportctl.store.ids.new_id`, never row ids or sequences;
+- times go in and come out as timezone-aware UTC datetimes (stored as UTC epoch microseconds);
+- every method is one transaction: it either happens whole or not at all;
+- claims ("up to N due items for this worker until T") never hand one item to two workers whose
+  claims overlap: `FOR UPDATE SKIP LOCKED` in PostgreSQL, one writer at a time in SQLite; a claim
+  that expires unfinished is claimable again;
+- every change of a conversation's state appends an event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from supportctl.store.records import (
+    JSON,
+    AssignmentRecord,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    CsatAnswer,
+    Direction,
+    Event,
+    Message,
+    MessageStatus,
+    OutboxItem,
+    Timer,
+    TimerKind,
+)
+
+
+class StoreError(Exception):
+    """A store operation that cannot be done (unknown id, invalid transition, bad URL)."""
+
+
+class NotFound(StoreError):
+    """The record named does not exist."""
+
+
+class Store(Protocol):
+    """What the runtime needs from a database."""
+
+    async def close(self) -> None:
+        """Finish pending work and release the database."""
+
+    async def schema_version(self) -> int:
+        """The migration the database is at."""
+
+    # inbound dedupe -----------------------------------------------------------------------
+    async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
+        """Remember an inbound event; False when (channel, external_id) was seen before."""
+
+    async def prune_dedupe(self, older_than: datetime) -> int:
+        """Forget dedupe keys received before `older_than`; how many were removed."""
+
+    # contacts -----------------------------------------------------------------------------
+    async def resolve_contact(self, channel: str, external_user_id: str, at: datetime, *,
+                              name: str | None = None, language: str | None = None,
+                              phone: str | None = None, email: str | None = None) -> Contact:
+        """The contact behind a channel identity: known identity, else a contact with the same
+        verified phone or email on another channel (the identity is added to it), else new."""
+
+    async def get_contact(self, contact_id: str) -> Contact:
+        """A contact with its identities; NotFound if there is none."""
+
+    async def update_contact(self, contact_id: str, *, name: str | None = None,
+                             language: str | None = None,
+                             attributes: Mapping[str, object] | None = None) -> Contact:
+        """Change the given fields (attributes are merged in)."""
+
+    # conversations ------------------------------------------------------------------------
+    async def open_conversation(self, contact_id: str, channel: str, at: datetime,
+                                status: ConversationStatus = ConversationStatus.WAITING
+                                ) -> Conversation:
+        """Start a conversation (event `opened`)."""
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        """One conversation; NotFound if there is none."""
+
+    async def latest_conversation(self, contact_id: str) -> Conversation | None:
+        """The contact's most recently opened conversation, closed or not."""
+
+    async def list_conversations(self, *, status: ConversationStatus | None = None,
+                                 team: str | None = None, agent: str | None = None,
+                                 limit: int = 100) -> list[Conversation]:
+        """Conversations, oldest opened first (the order queues drain in)."""
+
+    async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
+                         *, reason: str, data: JSON | None = None) -> Conversation:
+        """Change the status (event `status`); closing sets closed_at, reopening clears it."""
+
+    async def assign(self, conversation_id: str, at: datetime, *, team: str | None,
+                     agent: str | None, rule: str | None, reason: str,
+                     round_robin: bool = False) -> Conversation:
+        """Give a conversation to a team and agent (or queue it with agent None): history row,
+        event `assigned`, status open or queued; `round_robin` records the team's position."""
+
+    # messages -----------------------------------------------------------------------------
+    async def add_message(self, conversation_id: str, direction: Direction, channel: str,
+                          payload: JSON, at: datetime, *, external_id: str | None = None,
+                          author: str | None = None, outbox: bool = False) -> Message:
+        """Store a message; an inbound one moves the channel's window start, an outbound one
+        with `outbox` is queued for sending in the same transaction."""
+
+    async def get_message(self, message_id: str) -> Message:
+        """One message; NotFound if there is none."""
+
+    async def list_messages(self, conversation_id: str) -> list[Message]:
+        """A conversation's messages in the order they were stored."""
+
+    async def update_message_status(self, channel: str, external_id: str,
+                                    status: MessageStatus, at: datetime,
+                                    error: str | None = None) -> Message | None:
+        """Apply a provider's status report; a later status is never overwritten by an earlier
+        one. None when no message has that external id."""
+
+    # assignments, routing state, csat, events ---------------------------------------------
+    async def assignment_history(self, conversation_id: str) -> list[AssignmentRecord]:
+        """Every assignment of a conversation, oldest first."""
+
+    async def open_counts(self) -> dict[str, int]:
+        """Open (not closed) conversations per assigned agent."""
+
+    async def round_robin_positions(self) -> dict[str, str]:
+        """The agent each team assigned last by round robin."""
+
+    async def record_csat(self, conversation_id: str, score: int, at: datetime,
+                          comment: str | None = None) -> CsatAnswer:
+        """The customer's answer (event `csat`); a second answer replaces the first."""
+
+    async def get_csat(self, conversation_id: str) -> CsatAnswer | None:
+        """The recorded CSAT answer, if any."""
+
+    async def append_event(self, conversation_id: str | None, kind: str, data: JSON,
+                           at: datetime) -> Event:
+        """Add to the audit log (for changes the store does not record by itself)."""
+
+    async def list_events(self, conversation_id: str) -> list[Event]:
+        """A conversation's audit log, oldest first."""
+
+    # timers -------------------------------------------------------------------------------
+    async def schedule_timer(self, conversation_id: str, kind: TimerKind, due_at: datetime,
+                             payload: JSON | None = None) -> Timer:
+        """A timer that fires at `due_at`, surviving restarts."""
+
+    async def cancel_timers(self, conversation_id: str,
+                            kinds: Sequence[TimerKind] | None = None) -> int:
+        """Drop a conversation's pending timers (of the given kinds); how many."""
+
+    async def claim_due_timers(self, worker: str, now: datetime, until: datetime,
+                               limit: int) -> list[Timer]:
+        """Claim up to `limit` timers due by `now` and not claimed by anyone until after `now`,
+        for `worker` until `until`; earliest due first."""
+
+    async def complete_timer(self, timer_id: str, worker: str) -> bool:
+        """Remove a fired timer; False when `worker` no longer holds its claim."""
+
+    # outbox -------------------------------------------------------------------------------
+    async def claim_outbox(self, worker: str, now: datetime, until: datetime,
+                           limit: int) -> list[OutboxItem]:
+        """Claim up to `limit` pending sends whose next attempt is due, as `claim_due_timers`."""
+
+    async def outbox_sent(self, item_id: str, worker: str, at: datetime,
+                          external_id: str | None) -> bool:
+        """A send succeeded: the message is `sent`. False when the claim was lost."""
+
+    async def outbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
+                            retry_at: datetime | None) -> bool:
+        """A send failed: try again at `retry_at`, or with None mark it and its message failed
+        for good. False when the claim was lost."""
+
+    async def get_outbox(self, item_id: str) -> OutboxItem:
+        """One outbox row; NotFound if there is none."""

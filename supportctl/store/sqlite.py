@@ -1,0 +1,421 @@
+"""The SQLite store: the embedded default, one file, one writer at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from supportctl.store import _sqlite_rows as rows
+from supportctl.store._sqlite_db import Database, current_version
+from supportctl.store.ids import new_id, to_micros
+from supportctl.store.interface import NotFound, StoreError
+from supportctl.store.records import (
+    JSON,
+    STATUS_RANK,
+    AssignmentRecord,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    CsatAnswer,
+    Direction,
+    Event,
+    Message,
+    MessageStatus,
+    OutboxItem,
+    OutboxState,
+    Timer,
+    TimerKind,
+)
+
+_OUTBOX_SELECT = ("SELECT o.*, m.conversation_id, m.channel FROM outbox o"
+                  " JOIN messages m ON m.id = o.message_id")
+
+
+class SQLiteStore:
+    """`Store` on one SQLite file; several stores (processes) may share the file."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout: float = 5.0) -> SQLiteStore:
+        """Open (creating if needed) and migrate the database at `path`."""
+        db = Database(Path(path), busy_timeout)
+        await db.connect()
+        return cls(db)
+
+    @property
+    def migrated_from(self) -> int:
+        """The schema version the file had when this store opened it (0: new)."""
+        return self._db.migrated_from
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        return await self._db.read(current_version)
+
+    # inbound dedupe -----------------------------------------------------------------------
+    async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            cursor = c.execute("INSERT INTO inbound_dedupe (channel, external_id, received_at)"
+                               " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                               (channel, external_id, to_micros(at)))
+            return cursor.rowcount == 1
+        return await self._db.write(work)
+
+    async def prune_dedupe(self, older_than: datetime) -> int:
+        def work(c: sqlite3.Connection) -> int:
+            return c.execute("DELETE FROM inbound_dedupe WHERE received_at < ?",
+                             (to_micros(older_than),)).rowcount
+        return await self._db.write(work)
+
+    # contacts -----------------------------------------------------------------------------
+    async def resolve_contact(self, channel: str, external_user_id: str, at: datetime, *,
+                              name: str | None = None, language: str | None = None,
+                              phone: str | None = None, email: str | None = None) -> Contact:
+        email = email.strip().lower() if email else None
+
+        def work(c: sqlite3.Connection) -> Contact:
+            known = c.execute("SELECT contact_id FROM identities WHERE channel = ? AND"
+                              " external_user_id = ?", (channel, external_user_id)).fetchone()
+            if known is not None:
+                contact_id = known["contact_id"]
+                # a verification learnt later is kept, never cleared by a report without it
+                c.execute("UPDATE identities SET phone = COALESCE(?, phone),"
+                          " email = COALESCE(?, email) WHERE channel = ? AND external_user_id = ?",
+                          (phone, email, channel, external_user_id))
+                return rows.fetch_contact(c, contact_id)
+            match = c.execute(
+                "SELECT contact_id FROM identities WHERE (phone = ? AND ? IS NOT NULL)"
+                " OR (email = ? AND ? IS NOT NULL) ORDER BY created_at, contact_id LIMIT 1",
+                (phone, phone, email, email)).fetchone()
+            if match is not None:
+                contact_id = match["contact_id"]
+            else:
+                contact_id = new_id()
+                c.execute("INSERT INTO contacts (id, name, language, attributes, created_at)"
+                          " VALUES (?, ?, ?, '{}', ?)", (contact_id, name, language, to_micros(at)))
+            c.execute("INSERT INTO identities (channel, external_user_id, contact_id, phone,"
+                      " email, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      (channel, external_user_id, contact_id, phone, email, to_micros(at)))
+            return rows.fetch_contact(c, contact_id)
+        return await self._db.write(work)
+
+    async def get_contact(self, contact_id: str) -> Contact:
+        return await self._db.read(lambda c: rows.fetch_contact(c, contact_id))
+
+    async def update_contact(self, contact_id: str, *, name: str | None = None,
+                             language: str | None = None,
+                             attributes: Mapping[str, object] | None = None) -> Contact:
+        def work(c: sqlite3.Connection) -> Contact:
+            current = rows.fetch_contact(c, contact_id)
+            merged = {**current.attributes, **(attributes or {})}
+            c.execute("UPDATE contacts SET name = COALESCE(?, name),"
+                      " language = COALESCE(?, language), attributes = ? WHERE id = ?",
+                      (name, language, rows.dumps(merged), contact_id))
+            return rows.fetch_contact(c, contact_id)
+        return await self._db.write(work)
+
+    # conversations ------------------------------------------------------------------------
+    async def open_conversation(self, contact_id: str, channel: str, at: datetime,
+                                status: ConversationStatus = ConversationStatus.WAITING
+                                ) -> Conversation:
+        def work(c: sqlite3.Connection) -> Conversation:
+            rows.fetch_contact(c, contact_id)
+            conversation_id = new_id()
+            c.execute("INSERT INTO conversations (id, contact_id, channel, status, opened_at,"
+                      " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      (conversation_id, contact_id, channel, status.value, to_micros(at),
+                       to_micros(at)))
+            rows.add_event(c, conversation_id, "opened",
+                           {"channel": channel, "status": status.value}, at)
+            return rows.fetch_conversation(c, conversation_id)
+        return await self._db.write(work)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        return await self._db.read(lambda c: rows.fetch_conversation(c, conversation_id))
+
+    async def latest_conversation(self, contact_id: str) -> Conversation | None:
+        def work(c: sqlite3.Connection) -> Conversation | None:
+            row = c.execute("SELECT id FROM conversations WHERE contact_id = ?"
+                            " ORDER BY opened_at DESC, id DESC LIMIT 1", (contact_id,)).fetchone()
+            return None if row is None else rows.fetch_conversation(c, row["id"])
+        return await self._db.read(work)
+
+    async def list_conversations(self, *, status: ConversationStatus | None = None,
+                                 team: str | None = None, agent: str | None = None,
+                                 limit: int = 100) -> list[Conversation]:
+        def work(c: sqlite3.Connection) -> list[Conversation]:
+            found = c.execute(
+                "SELECT id FROM conversations WHERE (? IS NULL OR status = ?)"
+                " AND (? IS NULL OR team = ?) AND (? IS NULL OR agent = ?)"
+                " ORDER BY opened_at, id LIMIT ?",
+                (status, status, team, team, agent, agent, limit)).fetchall()
+            return [rows.fetch_conversation(c, row["id"]) for row in found]
+        return await self._db.read(work)
+
+    async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
+                         *, reason: str, data: JSON | None = None) -> Conversation:
+        def work(c: sqlite3.Connection) -> Conversation:
+            before = rows.fetch_conversation(c, conversation_id)
+            closed_at = (to_micros(at) if status is ConversationStatus.CLOSED else None)
+            c.execute("UPDATE conversations SET status = ?, closed_at = ?, updated_at = ?"
+                      " WHERE id = ?", (status.value, closed_at, to_micros(at), conversation_id))
+            rows.add_event(c, conversation_id, "status",
+                           {**(data or {}), "from": before.status.value, "to": status.value,
+                            "reason": reason}, at)
+            return rows.fetch_conversation(c, conversation_id)
+        return await self._db.write(work)
+
+    async def assign(self, conversation_id: str, at: datetime, *, team: str | None,
+                     agent: str | None, rule: str | None, reason: str,
+                     round_robin: bool = False) -> Conversation:
+        if round_robin and (team is None or agent is None):
+            raise StoreError("a round-robin assignment needs both a team and an agent")
+
+        def work(c: sqlite3.Connection) -> Conversation:
+            before = rows.fetch_conversation(c, conversation_id)
+            if before.status is ConversationStatus.CLOSED:
+                raise StoreError(f"conversation {conversation_id} is closed: reopen it first")
+            status = ConversationStatus.OPEN if agent else ConversationStatus.QUEUED
+            c.execute("UPDATE conversations SET team = ?, agent = ?, rule = ?, status = ?,"
+                      " updated_at = ? WHERE id = ?",
+                      (team, agent, rule, status.value, to_micros(at), conversation_id))
+            c.execute("INSERT INTO assignments (id, conversation_id, team, agent, rule, reason, at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (new_id(), conversation_id, team, agent, rule, reason, to_micros(at)))
+            if round_robin:
+                c.execute("INSERT INTO round_robin (team, agent, updated_at) VALUES (?, ?, ?)"
+                          " ON CONFLICT (team) DO UPDATE SET agent = excluded.agent,"
+                          " updated_at = excluded.updated_at", (team, agent, to_micros(at)))
+            rows.add_event(c, conversation_id, "assigned",
+                   {"team": team, "agent": agent, "rule": rule, "reason": reason,
+                    "from_team": before.team, "from_agent": before.agent,
+                    "status": status.value}, at)
+            return rows.fetch_conversation(c, conversation_id)
+        return await self._db.write(work)
+
+    # messages -----------------------------------------------------------------------------
+    async def add_message(self, conversation_id: str, direction: Direction, channel: str,
+                          payload: JSON, at: datetime, *, external_id: str | None = None,
+                          author: str | None = None, outbox: bool = False) -> Message:
+        if outbox and direction is not Direction.OUT:
+            raise StoreError("only outbound messages go through the outbox")
+        inbound = direction is Direction.IN
+        status = (MessageStatus.RECEIVED if inbound else
+                  MessageStatus.QUEUED if outbox else MessageStatus.SENT)
+
+        def work(c: sqlite3.Connection) -> Message:
+            rows.fetch_conversation(c, conversation_id)
+            message_id = new_id()
+            c.execute("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
+                      " payload, status, author, created_at, sent_at)"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      (message_id, conversation_id, direction.value, channel, external_id,
+                       rows.dumps(payload), status.value, author, to_micros(at),
+                       to_micros(at) if status is MessageStatus.SENT else None))
+            if inbound:
+                c.execute("INSERT INTO conversation_windows (conversation_id, channel,"
+                          " last_customer_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id,"
+                          " channel) DO UPDATE SET last_customer_at = MAX(last_customer_at,"
+                          " excluded.last_customer_at)", (conversation_id, channel, to_micros(at)))
+            if outbox:
+                c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at)"
+                          " VALUES (?, ?, 'pending', ?)", (new_id(), message_id, to_micros(at)))
+            c.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+                      (to_micros(at), conversation_id))
+            rows.add_event(c, conversation_id, "message",
+                   {"message_id": message_id, "direction": direction.value, "channel": channel,
+                    "author": author}, at)
+            return rows.fetch_message(c, message_id)
+        return await self._db.write(work)
+
+    async def get_message(self, message_id: str) -> Message:
+        return await self._db.read(lambda c: rows.fetch_message(c, message_id))
+
+    async def list_messages(self, conversation_id: str) -> list[Message]:
+        def work(c: sqlite3.Connection) -> list[Message]:
+            found = c.execute("SELECT * FROM messages WHERE conversation_id = ?"
+                              " ORDER BY created_at, id", (conversation_id,)).fetchall()
+            return [rows.message(row) for row in found]
+        return await self._db.read(work)
+
+    async def update_message_status(self, channel: str, external_id: str,
+                                    status: MessageStatus, at: datetime,
+                                    error: str | None = None) -> Message | None:
+        column = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
+                  MessageStatus.READ: "read_at", MessageStatus.FAILED: "failed_at"}.get(status)
+        if column is None:
+            raise StoreError(f"{status.value!r} is not a delivery status")
+
+        def work(c: sqlite3.Connection) -> Message | None:
+            row = c.execute("SELECT * FROM messages WHERE channel = ? AND external_id = ?"
+                            " ORDER BY created_at DESC, id DESC LIMIT 1",
+                            (channel, external_id)).fetchone()
+            if row is None:
+                return None
+            before = rows.message(row)
+            later = STATUS_RANK[status] > STATUS_RANK[before.status]
+            # each status keeps its own time whatever order reports arrive in
+            c.execute(f"UPDATE messages SET {column} = COALESCE({column}, ?), status = ?,"
+                      " error = COALESCE(?, error) WHERE id = ?",
+                      (to_micros(at), (status if later else before.status).value, error,
+                       before.id))
+            if later:
+                rows.add_event(c, before.conversation_id, "delivery",
+                       {"message_id": before.id, "status": status.value, "error": error}, at)
+            return rows.fetch_message(c, before.id)
+        return await self._db.write(work)
+
+    # assignments, routing state, csat, events ---------------------------------------------
+    async def assignment_history(self, conversation_id: str) -> list[AssignmentRecord]:
+        def work(c: sqlite3.Connection) -> list[AssignmentRecord]:
+            found = c.execute("SELECT * FROM assignments WHERE conversation_id = ?"
+                              " ORDER BY at, id", (conversation_id,)).fetchall()
+            return [rows.assignment(row) for row in found]
+        return await self._db.read(work)
+
+    async def open_counts(self) -> dict[str, int]:
+        def work(c: sqlite3.Connection) -> dict[str, int]:
+            found = c.execute("SELECT agent, COUNT(*) AS n FROM conversations WHERE"
+                              " agent IS NOT NULL AND status <> 'closed' GROUP BY agent")
+            return {row["agent"]: row["n"] for row in found}
+        return await self._db.read(work)
+
+    async def round_robin_positions(self) -> dict[str, str]:
+        def work(c: sqlite3.Connection) -> dict[str, str]:
+            return {row["team"]: row["agent"]
+                    for row in c.execute("SELECT team, agent FROM round_robin")}
+        return await self._db.read(work)
+
+    async def record_csat(self, conversation_id: str, score: int, at: datetime,
+                          comment: str | None = None) -> CsatAnswer:
+        def work(c: sqlite3.Connection) -> CsatAnswer:
+            rows.fetch_conversation(c, conversation_id)
+            c.execute("INSERT INTO csat_answers (conversation_id, score, comment, at)"
+                      " VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET"
+                      " score = excluded.score, comment = excluded.comment, at = excluded.at",
+                      (conversation_id, score, comment, to_micros(at)))
+            rows.add_event(c, conversation_id, "csat", {"score": score, "comment": comment}, at)
+            return CsatAnswer(conversation_id, score, comment, at)
+        return await self._db.write(work)
+
+    async def get_csat(self, conversation_id: str) -> CsatAnswer | None:
+        def work(c: sqlite3.Connection) -> CsatAnswer | None:
+            row = c.execute("SELECT * FROM csat_answers WHERE conversation_id = ?",
+                            (conversation_id,)).fetchone()
+            return None if row is None else rows.csat(row)
+        return await self._db.read(work)
+
+    async def append_event(self, conversation_id: str | None, kind: str, data: JSON,
+                           at: datetime) -> Event:
+        return await self._db.write(lambda c: rows.add_event(c, conversation_id, kind, data, at))
+
+    async def list_events(self, conversation_id: str) -> list[Event]:
+        def work(c: sqlite3.Connection) -> list[Event]:
+            found = c.execute("SELECT * FROM events WHERE conversation_id = ? ORDER BY id",
+                              (conversation_id,)).fetchall()
+            return [rows.event(row) for row in found]
+        return await self._db.read(work)
+
+    # timers -------------------------------------------------------------------------------
+    async def schedule_timer(self, conversation_id: str, kind: TimerKind, due_at: datetime,
+                             payload: JSON | None = None) -> Timer:
+        def work(c: sqlite3.Connection) -> Timer:
+            rows.fetch_conversation(c, conversation_id)
+            timer = Timer(new_id(), conversation_id, kind, due_at, payload or {})
+            c.execute("INSERT INTO timers (id, conversation_id, kind, due_at, payload)"
+                      " VALUES (?, ?, ?, ?, ?)", (timer.id, conversation_id, kind.value,
+                                                  to_micros(due_at), rows.dumps(timer.payload)))
+            return timer
+        return await self._db.write(work)
+
+    async def cancel_timers(self, conversation_id: str,
+                            kinds: Sequence[TimerKind] | None = None) -> int:
+        wanted = [k.value for k in (kinds if kinds is not None else TimerKind)]
+
+        def work(c: sqlite3.Connection) -> int:
+            marks = ", ".join("?" for _ in wanted)
+            return c.execute(f"DELETE FROM timers WHERE conversation_id = ? AND kind IN ({marks})",
+                             (conversation_id, *wanted)).rowcount
+        return await self._db.write(work) if wanted else 0
+
+    async def claim_due_timers(self, worker: str, now: datetime, until: datetime,
+                               limit: int) -> list[Timer]:
+        select = ("SELECT id FROM timers WHERE due_at <= ? AND (claimed_until IS NULL OR"
+                  " claimed_until <= ?) ORDER BY due_at, id LIMIT ?")
+
+        def work(c: sqlite3.Connection) -> list[Timer]:
+            ids = rows.claim(c, select, "timers", worker, now, until, limit)
+            return [rows.timer(c.execute("SELECT * FROM timers WHERE id = ?", (i,)).fetchone())
+                    for i in ids]
+        return await self._db.write(work)
+
+    async def complete_timer(self, timer_id: str, worker: str) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            return c.execute("DELETE FROM timers WHERE id = ? AND claimed_by = ?",
+                             (timer_id, worker)).rowcount == 1
+        return await self._db.write(work)
+
+    # outbox -------------------------------------------------------------------------------
+    async def claim_outbox(self, worker: str, now: datetime, until: datetime,
+                           limit: int) -> list[OutboxItem]:
+        select = ("SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND"
+                  " (claimed_until IS NULL OR claimed_until <= ?)"
+                  " ORDER BY next_attempt_at, id LIMIT ?")
+
+        def work(c: sqlite3.Connection) -> list[OutboxItem]:
+            ids = rows.claim(c, select, "outbox", worker, now, until, limit)
+            return [_outbox(c, i) for i in ids]
+        return await self._db.write(work)
+
+    async def outbox_sent(self, item_id: str, worker: str, at: datetime,
+                          external_id: str | None) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            item = _outbox(c, item_id)
+            if item.claimed_by != worker or item.state is not OutboxState.PENDING:
+                return False
+            c.execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1,"
+                      " claimed_by = NULL, claimed_until = NULL WHERE id = ?", (item_id,))
+            c.execute("UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent'"
+                      " ELSE status END, sent_at = COALESCE(sent_at, ?),"
+                      " external_id = COALESCE(?, external_id) WHERE id = ?",
+                      (to_micros(at), external_id, item.message_id))
+            rows.add_event(c, item.conversation_id, "delivery",
+                           {"message_id": item.message_id, "status": "sent",
+                            "attempts": item.attempts + 1, "external_id": external_id}, at)
+            return True
+        return await self._db.write(work)
+
+    async def outbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
+                            retry_at: datetime | None) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            item = _outbox(c, item_id)
+            if item.claimed_by != worker or item.state is not OutboxState.PENDING:
+                return False
+            state = OutboxState.PENDING if retry_at is not None else OutboxState.FAILED
+            c.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
+                      " next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL"
+                      " WHERE id = ?", (state.value, error,
+                                        to_micros(retry_at or item.next_attempt_at), item_id))
+            if state is OutboxState.FAILED:
+                c.execute("UPDATE messages SET status = 'failed', failed_at = ?, error = ?"
+                          " WHERE id = ?", (to_micros(at), error, item.message_id))
+                rows.add_event(c, item.conversation_id, "delivery",
+                               {"message_id": item.message_id, "status": "failed",
+                                "attempts": item.attempts + 1, "error": error}, at)
+            return True
+        return await self._db.write(work)
+
+    async def get_outbox(self, item_id: str) -> OutboxItem:
+        return await self._db.read(lambda c: _outbox(c, item_id))
+
+
+def _outbox(c: sqlite3.Connection, item_id: str) -> OutboxItem:
+    row = c.execute(f"{_OUTBOX_SELECT} WHERE o.id = ?", (item_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no outbox item {item_id}")
+    return rows.outbox(row)

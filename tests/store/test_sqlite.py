@@ -1,0 +1,199 @@
+"""The SQLite store: migrations, dedupe, contacts, conversations, messages, events, csat."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from supportctl.store import NotFound, SQLiteStore, StoreError, open_store
+from supportctl.store.migrations import MIGRATIONS
+from supportctl.store.records import ConversationStatus, Direction, MessageStatus
+
+T = TypeVar("T")
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    """Open the store at `path`, run `body` on it, close it."""
+    async def main() -> T:
+        store = await SQLiteStore.open(path)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+    return asyncio.run(main())
+
+
+def test_migrations_create_the_schema_and_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    assert with_store(path, lambda s: s.schema_version()) == MIGRATIONS[-1].version
+    assert with_store(path, lambda s: s.schema_version()) == MIGRATIONS[-1].version
+    with sqlite3.connect(path) as conn:
+        versions = conn.execute("SELECT version FROM schema_version").fetchall()
+        assert versions == [(m.version,) for m in MIGRATIONS]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with_store(path, lambda s: s.schema_version())
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (999, 'future', 0)")
+    with pytest.raises(StoreError, match="newer than this supportctl knows"):
+        with_store(path, lambda s: s.schema_version())
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_text("not a database, just text that is long enough to have a header" * 20)
+    with pytest.raises(StoreError, match="not a usable SQLite database"):
+        with_store(path, lambda s: s.schema_version())
+
+
+def test_dedupe_reports_the_second_insert_even_after_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def first(s: SQLiteStore) -> list[bool]:
+        return [await s.record_inbound("wa", "wamid.1", T0),
+                await s.record_inbound("wa", "wamid.1", T0),
+                await s.record_inbound("tg", "wamid.1", T0)]  # another channel: not a duplicate
+
+    assert with_store(path, first) == [True, False, True]
+    assert with_store(path, lambda s: s.record_inbound("wa", "wamid.1", T0)) is False
+
+
+def test_prune_dedupe_forgets_only_old_keys(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> tuple[int, bool, bool]:
+        await s.record_inbound("wa", "old", T0 - timedelta(days=10))
+        await s.record_inbound("wa", "new", T0)
+        pruned = await s.prune_dedupe(T0 - timedelta(days=8))
+        return (pruned, await s.record_inbound("wa", "old", T0),
+                await s.record_inbound("wa", "new", T0))
+
+    assert with_store(tmp_path / "s.db", body) == (1, True, False)
+
+
+def test_contacts_match_across_channels_by_verified_phone(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        wa = await s.resolve_contact("wa", "4915112345678", T0, name="Anna",
+                                     phone="+4915112345678")
+        again = await s.resolve_contact("wa", "4915112345678", T0)
+        tg = await s.resolve_contact("tg", "77", T0, phone="+4915112345678")
+        other = await s.resolve_contact("tg", "78", T0, phone="+4915100000000")
+        unverified = await s.resolve_contact("web", "cookie-1", T0)
+        assert again.id == wa.id and tg.id == wa.id
+        assert other.id != wa.id and unverified.id not in (wa.id, other.id)
+        assert {(i.channel, i.external_user_id) for i in tg.identities} == {
+            ("wa", "4915112345678"), ("tg", "77")}
+        assert tg.name == "Anna"
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_contacts_match_by_verified_email_case_insensitively(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        web = await s.resolve_contact("web", "c1", T0, email="Li@Example.com")
+        mail = await s.resolve_contact("email", "li@example.com", T0, email="li@example.com ")
+        assert mail.id == web.id
+        updated = await s.update_contact(web.id, language="zh", attributes={"tier": "gold"})
+        assert (updated.language, updated.attributes) == ("zh", {"tier": "gold"})
+        with pytest.raises(NotFound):
+            await s.get_contact("nobody")
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_conversation_lifecycle_is_recorded_with_an_event_for_each_change(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        contact = await s.resolve_contact("web", "c1", T0)
+        conv = await s.open_conversation(contact.id, "web", T0)
+        assert conv.status is ConversationStatus.WAITING
+        await s.add_message(conv.id, Direction.IN, "web", {"text": "hi"}, T0 + timedelta(1))
+        queued = await s.assign(conv.id, T0 + timedelta(minutes=1), team="general", agent=None,
+                                rule="everyone-else", reason="routed")
+        assert queued.status is ConversationStatus.QUEUED
+        assigned = await s.assign(conv.id, T0 + timedelta(minutes=2), team="general",
+                                  agent="anna", rule="everyone-else", reason="drain",
+                                  round_robin=True)
+        assert (assigned.status, assigned.agent) == (ConversationStatus.OPEN, "anna")
+        assert await s.open_counts() == {"anna": 1}
+        assert await s.round_robin_positions() == {"general": "anna"}
+        closed = await s.set_status(conv.id, ConversationStatus.CLOSED,
+                                    T0 + timedelta(hours=1), reason="agent")
+        assert closed.closed_at == T0 + timedelta(hours=1)
+        assert await s.open_counts() == {}
+        with pytest.raises(StoreError, match="closed"):
+            await s.assign(conv.id, T0, team="general", agent="li", rule=None, reason="x")
+        await s.record_csat(conv.id, 5, T0 + timedelta(hours=2))
+        answer = await s.get_csat(conv.id)
+        assert answer is not None and answer.score == 5
+        reopened = await s.set_status(conv.id, ConversationStatus.QUEUED,
+                                      T0 + timedelta(hours=3), reason="reopen")
+        assert reopened.closed_at is None
+        assert (await s.latest_conversation(contact.id)) == reopened
+        history = await s.assignment_history(conv.id)
+        assert [(a.agent, a.reason) for a in history] == [(None, "routed"), ("anna", "drain")]
+        kinds = [e.kind for e in await s.list_events(conv.id)]
+        assert kinds == ["opened", "message", "assigned", "assigned", "status", "csat", "status"]
+        events = await s.list_events(conv.id)
+        assert events[4].data == {"from": "open", "to": "closed", "reason": "agent"}
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_inbound_messages_move_each_channels_window_start_forward_only(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        contact = await s.resolve_contact("wa", "1", T0)
+        conv = await s.open_conversation(contact.id, "wa", T0)
+        later = T0 + timedelta(hours=2)
+        await s.add_message(conv.id, Direction.IN, "wa", {"text": "a"}, later)
+        await s.add_message(conv.id, Direction.IN, "wa", {"text": "late report"}, T0)
+        await s.add_message(conv.id, Direction.IN, "tg", {"text": "b"}, T0)
+        await s.add_message(conv.id, Direction.OUT, "wa", {"text": "reply"}, later, author="anna")
+        got = await s.get_conversation(conv.id)
+        assert got.last_customer_message == {"wa": later, "tg": T0}
+        texts = [m.payload["text"] for m in await s.list_messages(conv.id)]
+        assert texts == ["late report", "b", "a", "reply"]
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_delivery_statuses_keep_the_latest_and_every_time(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        contact = await s.resolve_contact("wa", "1", T0)
+        conv = await s.open_conversation(contact.id, "wa", T0)
+        sent = await s.add_message(conv.id, Direction.OUT, "wa", {"text": "x"}, T0,
+                                   external_id="wamid.9")
+        assert sent.status is MessageStatus.SENT
+        read = await s.update_message_status("wa", "wamid.9", MessageStatus.READ, T0 + timedelta(2))
+        late = await s.update_message_status("wa", "wamid.9", MessageStatus.DELIVERED,
+                                             T0 + timedelta(1))
+        assert read is not None and late is not None
+        assert late.status is MessageStatus.READ
+        assert (late.delivered_at, late.read_at) == (T0 + timedelta(1), T0 + timedelta(2))
+        assert await s.update_message_status("wa", "nope", MessageStatus.READ, T0) is None
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_naive_times_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        with_store(tmp_path / "s.db", lambda s: s.record_inbound("wa", "1", datetime(2026, 1, 1)))
+
+
+def test_open_store_reads_a_sqlite_url(tmp_path: Path) -> None:
+    async def body() -> int:
+        store = await open_store(f"sqlite:///{tmp_path / 'u.db'}")
+        try:
+            return await store.schema_version()
+        finally:
+            await store.close()
+
+    assert asyncio.run(body()) == MIGRATIONS[-1].version
+    assert (tmp_path / "u.db").exists()
