@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=DEFAULT_ENV_FILE,
         env_file_encoding="utf-8",
-        # `.env` also holds the stack's ${VARIABLES} (WA_TOKEN, ...): not settings, not errors
+        # a `.env` may hold other variables too (WA_TOKEN, ...): not settings, so not errors
         extra="ignore",
         # `SUPPORTCTL_ADMIN_TOKEN=` means unset, as a shell user expects
         env_ignore_empty=True,
