@@ -36,42 +36,31 @@ _QUERY_CREDENTIALS = re.compile(
 )
 
 
-class _Secrets:
-    """The registered secret values and one compiled pattern matching any of them."""
-
-    def __init__(self) -> None:
-        self.values: frozenset[str] = frozenset()
-        self.pattern: re.Pattern[str] | None = None
-
-    def add(self, values: Iterable[str]) -> None:
-        self.values = self.values | {v for v in values if len(v) >= MIN_SECRET_LENGTH}
-        # longest first, so a secret containing another is replaced whole
-        ordered = sorted(self.values, key=len, reverse=True)
-        self.pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def clear(self) -> None:
-        self.values = frozenset()
-        self.pattern = None
-
-
-_SECRETS = _Secrets()
+# the registered values and one pattern matching any of them, replaced as one object so a
+# thread logging during register_secrets() sees the old pair or the new one, never half
+_registry: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
 
 
 def register_secrets(values: Iterable[str | SecretStr | None]) -> None:
     """Redact these values wherever they appear in a logged event (empty and None are skipped)."""
-    _SECRETS.add(
-        v.get_secret_value() if isinstance(v, SecretStr) else v for v in values if v
-    )
+    global _registry
+    plain = (v.get_secret_value() if isinstance(v, SecretStr) else v for v in values if v)
+    known = _registry[0] | {v for v in plain if len(v) >= MIN_SECRET_LENGTH}
+    # longest first, so a secret containing another is replaced whole
+    ordered = sorted(known, key=len, reverse=True)
+    _registry = (known, re.compile("|".join(map(re.escape, ordered))) if ordered else None)
 
 
 def clear_secrets() -> None:
     """Forget every registered secret value."""
-    _SECRETS.clear()
+    global _registry
+    _registry = (frozenset(), None)
 
 
 def _redact_text(text: str) -> str:
-    if _SECRETS.pattern is not None:
-        text = _SECRETS.pattern.sub(REDACTED, text)
+    pattern = _registry[1]
+    if pattern is not None:
+        text = pattern.sub(REDACTED, text)
     if "://" in text:
         text = _URL_CREDENTIALS.sub(rf"\g<head>{REDACTED}@", text)
     if "=" in text:

@@ -178,6 +178,29 @@ def test_secrets_inside_a_traceback_are_redacted() -> None:
     assert "sk-live-4242" not in stream.getvalue()
 
 
+def test_stdlib_tracebacks_are_rendered_and_redacted_the_same_way() -> None:
+    stream, _ = json_log()
+    register_secrets(["sk-live-4242"])
+    try:
+        raise ValueError("provider refused sk-live-4242")
+    except ValueError:
+        logging.getLogger("aiohttp.server").exception("Error handling request")
+    (event,) = events(stream)
+    assert (event["event"], event["logger"]) == ("Error handling request", "aiohttp.server")
+    assert event["exception"].startswith("Traceback (most recent call last):")
+    assert event["exception"].endswith("ValueError: provider refused [redacted]")
+
+
+def test_registering_again_adds_and_clearing_forgets() -> None:
+    stream, log = json_log()
+    register_secrets(["first-secret"])
+    register_secrets(["second-secret"])
+    log.info("first-secret second-secret")
+    clear_secrets()
+    log.info("first-secret")
+    assert [e["event"] for e in events(stream)] == ["[redacted] [redacted]", "first-secret"]
+
+
 def test_longer_secret_containing_a_shorter_one_is_redacted_whole() -> None:
     stream, log = json_log()
     register_secrets(["abcd", "abcdefgh"])

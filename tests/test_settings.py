@@ -71,6 +71,14 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert settings.log_level == "error"
 
 
+def test_dot_env_in_the_working_directory_is_the_default(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SUPPORTCTL_HOST=0.0.0.0\n", encoding="utf-8")
+    assert load_settings(env={}).host == "0.0.0.0"
+    assert load_settings(env={}, env_file=None).host == "127.0.0.1"
+
+
 def test_missing_env_file_is_not_an_error(tmp_path: Path) -> None:
     assert load(env_file=tmp_path / "absent.env").port == 8080
 
