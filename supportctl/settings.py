@@ -98,6 +98,8 @@ class Settings(BaseSettings):
         # `SUPPORTCTL_ADMIN_TOKEN=` means unset, as a shell user expects
         env_ignore_empty=True,
         validate_default=True,
+        # read once at start and shared: nothing changes a setting behind another's back
+        frozen=True,
     )
 
     host: str = Field("127.0.0.1", min_length=1, description="address to listen on")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 import traceback
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from supportctl.settings import Settings, SettingsError, load_settings, redacted_url
+from supportctl.settings import Settings, SettingsError, env_var, load_settings, redacted_url
+
+OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
 
 def load(env_file: Path | None = None, **env: str) -> Settings:
@@ -229,3 +233,25 @@ def test_auto_log_format_follows_the_terminal() -> None:
     assert settings.resolved_log_format(io.StringIO()) == "json"
     assert load(log_format="json").resolved_log_format(Tty()) == "json"
     assert load(log_format="console").resolved_log_format(io.StringIO()) == "console"
+
+
+def test_settings_cannot_be_changed_after_loading() -> None:
+    settings = load()
+    with pytest.raises(ValidationError):
+        settings.port = 1
+
+
+def test_docs_table_lists_every_setting_with_its_default() -> None:
+    rows = re.findall(r"^\| `(SUPPORTCTL_[A-Z_]+)` \| ([^|]+) \|", OPERATIONS.read_text("utf-8"),
+                      re.MULTILINE)
+    documented = {name: default.strip() for name, default in rows}
+    assert list(documented) == [env_var(name) for name in Settings.model_fields]
+    for name, field in Settings.model_fields.items():
+        shown = documented[env_var(name)]
+        if field.default is None:
+            assert shown == "unset"
+        else:
+            # the first `code` span is the default: `4194304` (4 MiB), `stack.yaml`
+            value = re.match(r"`([^`]*)`", shown)
+            assert value is not None, shown
+            assert getattr(load(), name) == type(field.default)(value.group(1)), name
