@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from supportctl.store.interface import NotFound, Store, StoreError
+from supportctl.store.interface import NotFound, Store, StoreError, Unavailable
 from supportctl.store.sqlite import SQLiteStore
 from supportctl.store.url import DEFAULT_URL, InvalidDatabaseURL, parse_url
 
@@ -23,4 +23,4 @@ async def upgrade(url: str = DEFAULT_URL) -> tuple[int, int]:
 
 
 __all__ = ["DEFAULT_URL", "InvalidDatabaseURL", "NotFound", "SQLiteStore", "Store", "StoreError",
-           "open_store", "parse_url", "upgrade"]
+           "Unavailable", "open_store", "parse_url", "upgrade"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from supportctl.store.ids import to_micros
-from supportctl.store.interface import StoreError
+from supportctl.store.interface import StoreError, Unavailable
 from supportctl.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -52,6 +52,8 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             self.migrated_from, reached = migrate(conn)
             return reached
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"{self.path}: cannot use the database: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable SQLite database: {exc}") from exc
 
@@ -70,8 +72,13 @@ class Database:
     def _in_transaction(self, work: Callable[[sqlite3.Connection], T], begin: str) -> T:
         if self._conn is None:
             raise StoreError(f"{self.path}: the store is closed")
-        with transaction(self._conn, begin):
-            return work(self._conn)
+        try:
+            with transaction(self._conn, begin):
+                return work(self._conn)
+        except sqlite3.OperationalError as exc:  # locked, I/O error, disk full: transient
+            raise Unavailable(f"{self.path}: {exc}") from exc
+        except sqlite3.Error as exc:  # a constraint the store's own checks did not foresee
+            raise StoreError(f"{self.path}: {exc}") from exc
 
     async def close(self) -> None:
         """Close the connection and stop the thread."""

@@ -41,6 +41,11 @@ class NotFound(StoreError):
     """The record named does not exist."""
 
 
+class Unavailable(StoreError):
+    """The database cannot do the work now (locked past the busy timeout, unreachable, disk
+    full): nothing was changed; retry later, and answer a webhook with a 5xx meanwhile."""
+
+
 class Store(Protocol):
     """What the runtime needs from a database."""
 
@@ -52,7 +57,12 @@ class Store(Protocol):
 
     # inbound dedupe -----------------------------------------------------------------------
     async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
-        """Remember an inbound event; False when (channel, external_id) was seen before."""
+        """Remember an inbound event that stores no message (a status report, a button press the
+        runtime handles itself); False when (channel, external_id) was seen before."""
+
+    async def seen_inbound(self, channel: str, external_id: str) -> bool:
+        """Whether (channel, external_id) was remembered: a cheap early skip of redeliveries.
+        Not a guard by itself: `add_inbound` and `record_inbound` are the atomic checks."""
 
     async def prune_dedupe(self, older_than: datetime) -> int:
         """Forget dedupe keys received before `older_than`; how many were removed."""
@@ -71,6 +81,10 @@ class Store(Protocol):
                              language: str | None = None,
                              attributes: Mapping[str, object] | None = None) -> Contact:
         """Change the given fields (attributes are merged in)."""
+
+    async def merge_contacts(self, keep_id: str, drop_id: str, at: datetime) -> Contact:
+        """Move the identities and conversations of `drop_id` to `keep_id` and delete it; its
+        attributes fill gaps only (event `contact_merged` on every conversation moved)."""
 
     # conversations ------------------------------------------------------------------------
     async def open_conversation(self, contact_id: str, channel: str, at: datetime,
@@ -105,6 +119,11 @@ class Store(Protocol):
                           author: str | None = None, outbox: bool = False) -> Message:
         """Store a message; an inbound one moves the channel's window start, an outbound one
         with `outbox` is queued for sending in the same transaction."""
+
+    async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
+                          payload: JSON, at: datetime) -> Message | None:
+        """Remember the dedupe key and store the customer's message in one transaction, so a
+        crash leaves neither and the channel's redelivery is processed; None for a duplicate."""
 
     async def get_message(self, message_id: str) -> Message:
         """One message; NotFound if there is none."""

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 from supportctl.store import _sqlite_rows as rows
 from supportctl.store._sqlite_db import Database, current_version
+from supportctl.store._sqlite_queue import SQLiteQueues
 from supportctl.store.ids import new_id, to_micros
-from supportctl.store.interface import NotFound, StoreError
+from supportctl.store.interface import StoreError
 from supportctl.store.records import (
     JSON,
     STATUS_RANK,
@@ -23,17 +24,10 @@ from supportctl.store.records import (
     Event,
     Message,
     MessageStatus,
-    OutboxItem,
-    OutboxState,
-    Timer,
-    TimerKind,
 )
 
-_OUTBOX_SELECT = ("SELECT o.*, m.conversation_id, m.channel FROM outbox o"
-                  " JOIN messages m ON m.id = o.message_id")
 
-
-class SQLiteStore:
+class SQLiteStore(SQLiteQueues):
     """`Store` on one SQLite file; several stores (processes) may share the file."""
 
     def __init__(self, db: Database) -> None:
@@ -59,12 +53,13 @@ class SQLiteStore:
 
     # inbound dedupe -----------------------------------------------------------------------
     async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
+        return await self._db.write(lambda c: _remember_inbound(c, channel, external_id, at))
+
+    async def seen_inbound(self, channel: str, external_id: str) -> bool:
         def work(c: sqlite3.Connection) -> bool:
-            cursor = c.execute("INSERT INTO inbound_dedupe (channel, external_id, received_at)"
-                               " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                               (channel, external_id, to_micros(at)))
-            return cursor.rowcount == 1
-        return await self._db.write(work)
+            return c.execute("SELECT 1 FROM inbound_dedupe WHERE channel = ? AND external_id = ?",
+                             (channel, external_id)).fetchone() is not None
+        return await self._db.read(work)
 
     async def prune_dedupe(self, older_than: datetime) -> int:
         def work(c: sqlite3.Connection) -> int:
@@ -117,6 +112,29 @@ class SQLiteStore:
                       " language = COALESCE(?, language), attributes = ? WHERE id = ?",
                       (name, language, rows.dumps(merged), contact_id))
             return rows.fetch_contact(c, contact_id)
+        return await self._db.write(work)
+
+    async def merge_contacts(self, keep_id: str, drop_id: str, at: datetime) -> Contact:
+        if keep_id == drop_id:
+            raise StoreError(f"cannot merge contact {keep_id} into itself")
+
+        def work(c: sqlite3.Connection) -> Contact:
+            keep, drop = rows.fetch_contact(c, keep_id), rows.fetch_contact(c, drop_id)
+            moved = [r["id"] for r in c.execute("SELECT id FROM conversations WHERE"
+                                                " contact_id = ? ORDER BY id", (drop_id,))]
+            c.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?",
+                      (keep_id, drop_id))
+            c.execute("UPDATE conversations SET contact_id = ? WHERE contact_id = ?",
+                      (keep_id, drop_id))
+            c.execute("UPDATE contacts SET name = COALESCE(name, ?),"
+                      " language = COALESCE(language, ?), attributes = ? WHERE id = ?",
+                      (drop.name, drop.language,
+                       rows.dumps({**drop.attributes, **keep.attributes}), keep_id))
+            c.execute("DELETE FROM contacts WHERE id = ?", (drop_id,))
+            for conversation_id in moved:
+                rows.add_event(c, conversation_id, "contact_merged",
+                               {"from": drop_id, "into": keep_id}, at)
+            return rows.fetch_contact(c, keep_id)
         return await self._db.write(work)
 
     # conversations ------------------------------------------------------------------------
@@ -204,33 +222,16 @@ class SQLiteStore:
                           author: str | None = None, outbox: bool = False) -> Message:
         if outbox and direction is not Direction.OUT:
             raise StoreError("only outbound messages go through the outbox")
-        inbound = direction is Direction.IN
-        status = (MessageStatus.RECEIVED if inbound else
-                  MessageStatus.QUEUED if outbox else MessageStatus.SENT)
+        return await self._db.write(lambda c: _insert_message(
+            c, conversation_id, direction, channel, payload, at, external_id, author, outbox))
 
-        def work(c: sqlite3.Connection) -> Message:
-            rows.fetch_conversation(c, conversation_id)
-            message_id = new_id()
-            c.execute("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
-                      " payload, status, author, created_at, sent_at)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (message_id, conversation_id, direction.value, channel, external_id,
-                       rows.dumps(payload), status.value, author, to_micros(at),
-                       to_micros(at) if status is MessageStatus.SENT else None))
-            if inbound:
-                c.execute("INSERT INTO conversation_windows (conversation_id, channel,"
-                          " last_customer_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id,"
-                          " channel) DO UPDATE SET last_customer_at = MAX(last_customer_at,"
-                          " excluded.last_customer_at)", (conversation_id, channel, to_micros(at)))
-            if outbox:
-                c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at)"
-                          " VALUES (?, ?, 'pending', ?)", (new_id(), message_id, to_micros(at)))
-            c.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
-                      (to_micros(at), conversation_id))
-            rows.add_event(c, conversation_id, "message",
-                   {"message_id": message_id, "direction": direction.value, "channel": channel,
-                    "author": author}, at)
-            return rows.fetch_message(c, message_id)
+    async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
+                          payload: JSON, at: datetime) -> Message | None:
+        def work(c: sqlite3.Connection) -> Message | None:
+            if not _remember_inbound(c, channel, external_id, at):
+                return None
+            return _insert_message(c, conversation_id, Direction.IN, channel, payload, at,
+                                   external_id, None, False)
         return await self._db.write(work)
 
     async def get_message(self, message_id: str) -> Message:
@@ -321,101 +322,40 @@ class SQLiteStore:
             return [rows.event(row) for row in found]
         return await self._db.read(work)
 
-    # timers -------------------------------------------------------------------------------
-    async def schedule_timer(self, conversation_id: str, kind: TimerKind, due_at: datetime,
-                             payload: JSON | None = None) -> Timer:
-        def work(c: sqlite3.Connection) -> Timer:
-            rows.fetch_conversation(c, conversation_id)
-            timer = Timer(new_id(), conversation_id, kind, due_at, payload or {})
-            c.execute("INSERT INTO timers (id, conversation_id, kind, due_at, payload)"
-                      " VALUES (?, ?, ?, ?, ?)", (timer.id, conversation_id, kind.value,
-                                                  to_micros(due_at), rows.dumps(timer.payload)))
-            return timer
-        return await self._db.write(work)
 
-    async def cancel_timers(self, conversation_id: str,
-                            kinds: Sequence[TimerKind] | None = None) -> int:
-        wanted = [k.value for k in (kinds if kinds is not None else TimerKind)]
-
-        def work(c: sqlite3.Connection) -> int:
-            marks = ", ".join("?" for _ in wanted)
-            return c.execute(f"DELETE FROM timers WHERE conversation_id = ? AND kind IN ({marks})",
-                             (conversation_id, *wanted)).rowcount
-        return await self._db.write(work) if wanted else 0
-
-    async def claim_due_timers(self, worker: str, now: datetime, until: datetime,
-                               limit: int) -> list[Timer]:
-        select = ("SELECT id FROM timers WHERE due_at <= ? AND (claimed_until IS NULL OR"
-                  " claimed_until <= ?) ORDER BY due_at, id LIMIT ?")
-
-        def work(c: sqlite3.Connection) -> list[Timer]:
-            ids = rows.claim(c, select, "timers", worker, now, until, limit)
-            return [rows.timer(c.execute("SELECT * FROM timers WHERE id = ?", (i,)).fetchone())
-                    for i in ids]
-        return await self._db.write(work)
-
-    async def complete_timer(self, timer_id: str, worker: str) -> bool:
-        def work(c: sqlite3.Connection) -> bool:
-            return c.execute("DELETE FROM timers WHERE id = ? AND claimed_by = ?",
-                             (timer_id, worker)).rowcount == 1
-        return await self._db.write(work)
-
-    # outbox -------------------------------------------------------------------------------
-    async def claim_outbox(self, worker: str, now: datetime, until: datetime,
-                           limit: int) -> list[OutboxItem]:
-        select = ("SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND"
-                  " (claimed_until IS NULL OR claimed_until <= ?)"
-                  " ORDER BY next_attempt_at, id LIMIT ?")
-
-        def work(c: sqlite3.Connection) -> list[OutboxItem]:
-            ids = rows.claim(c, select, "outbox", worker, now, until, limit)
-            return [_outbox(c, i) for i in ids]
-        return await self._db.write(work)
-
-    async def outbox_sent(self, item_id: str, worker: str, at: datetime,
-                          external_id: str | None) -> bool:
-        def work(c: sqlite3.Connection) -> bool:
-            item = _outbox(c, item_id)
-            if item.claimed_by != worker or item.state is not OutboxState.PENDING:
-                return False
-            c.execute("UPDATE outbox SET state = 'sent', attempts = attempts + 1,"
-                      " claimed_by = NULL, claimed_until = NULL WHERE id = ?", (item_id,))
-            c.execute("UPDATE messages SET status = CASE WHEN status = 'queued' THEN 'sent'"
-                      " ELSE status END, sent_at = COALESCE(sent_at, ?),"
-                      " external_id = COALESCE(?, external_id) WHERE id = ?",
-                      (to_micros(at), external_id, item.message_id))
-            rows.add_event(c, item.conversation_id, "delivery",
-                           {"message_id": item.message_id, "status": "sent",
-                            "attempts": item.attempts + 1, "external_id": external_id}, at)
-            return True
-        return await self._db.write(work)
-
-    async def outbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
-                            retry_at: datetime | None) -> bool:
-        def work(c: sqlite3.Connection) -> bool:
-            item = _outbox(c, item_id)
-            if item.claimed_by != worker or item.state is not OutboxState.PENDING:
-                return False
-            state = OutboxState.PENDING if retry_at is not None else OutboxState.FAILED
-            c.execute("UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?,"
-                      " next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL"
-                      " WHERE id = ?", (state.value, error,
-                                        to_micros(retry_at or item.next_attempt_at), item_id))
-            if state is OutboxState.FAILED:
-                c.execute("UPDATE messages SET status = 'failed', failed_at = ?, error = ?"
-                          " WHERE id = ?", (to_micros(at), error, item.message_id))
-                rows.add_event(c, item.conversation_id, "delivery",
-                               {"message_id": item.message_id, "status": "failed",
-                                "attempts": item.attempts + 1, "error": error}, at)
-            return True
-        return await self._db.write(work)
-
-    async def get_outbox(self, item_id: str) -> OutboxItem:
-        return await self._db.read(lambda c: _outbox(c, item_id))
+def _remember_inbound(c: sqlite3.Connection, channel: str, external_id: str,
+                      at: datetime) -> bool:
+    cursor = c.execute("INSERT INTO inbound_dedupe (channel, external_id, received_at)"
+                       " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                       (channel, external_id, to_micros(at)))
+    return cursor.rowcount == 1
 
 
-def _outbox(c: sqlite3.Connection, item_id: str) -> OutboxItem:
-    row = c.execute(f"{_OUTBOX_SELECT} WHERE o.id = ?", (item_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no outbox item {item_id}")
-    return rows.outbox(row)
+def _insert_message(c: sqlite3.Connection, conversation_id: str, direction: Direction,
+                    channel: str, payload: JSON, at: datetime, external_id: str | None,
+                    author: str | None, outbox: bool) -> Message:
+    inbound = direction is Direction.IN
+    status = (MessageStatus.RECEIVED if inbound else
+              MessageStatus.QUEUED if outbox else MessageStatus.SENT)
+    rows.fetch_conversation(c, conversation_id)
+    message_id = new_id()
+    c.execute("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
+              " payload, status, author, created_at, sent_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              (message_id, conversation_id, direction.value, channel, external_id,
+               rows.dumps(payload), status.value, author, to_micros(at),
+               to_micros(at) if status is MessageStatus.SENT else None))
+    if inbound:
+        c.execute("INSERT INTO conversation_windows (conversation_id, channel, last_customer_at)"
+                  " VALUES (?, ?, ?) ON CONFLICT (conversation_id, channel) DO UPDATE SET"
+                  " last_customer_at = MAX(last_customer_at, excluded.last_customer_at)",
+                  (conversation_id, channel, to_micros(at)))
+    if outbox:
+        c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at)"
+                  " VALUES (?, ?, 'pending', ?)", (new_id(), message_id, to_micros(at)))
+    c.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+              (to_micros(at), conversation_id))
+    rows.add_event(c, conversation_id, "message",
+                   {"message_id": message_id, "direction": direction.value, "channel": channel,
+                    "author": author}, at)
+    return rows.fetch_message(c, message_id)

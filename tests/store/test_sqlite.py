@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import pytest
 
-from supportctl.store import NotFound, SQLiteStore, StoreError, open_store
+from supportctl.store import NotFound, SQLiteStore, StoreError, Unavailable, open_store
 from supportctl.store.migrations import MIGRATIONS
 from supportctl.store.records import ConversationStatus, Direction, MessageStatus
 
@@ -197,3 +197,93 @@ def test_open_store_reads_a_sqlite_url(tmp_path: Path) -> None:
 
     assert asyncio.run(body()) == MIGRATIONS[-1].version
     assert (tmp_path / "u.db").exists()
+
+
+def test_add_inbound_stores_a_message_once_per_external_id(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        contact = await s.resolve_contact("wa", "1", T0)
+        conv = await s.open_conversation(contact.id, "wa", T0)
+        assert not await s.seen_inbound("wa", "wamid.1")
+        first = await s.add_inbound(conv.id, "wa", "wamid.1", {"text": "hi"}, T0)
+        assert first is not None and first.external_id == "wamid.1"
+        assert await s.seen_inbound("wa", "wamid.1")
+        assert await s.add_inbound(conv.id, "wa", "wamid.1", {"text": "hi"}, T0) is None
+        assert [m.id for m in await s.list_messages(conv.id)] == [first.id]
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_a_failed_inbound_store_keeps_no_dedupe_key_so_redelivery_is_processed(
+        tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        with pytest.raises(NotFound):
+            await s.add_inbound("no-such-conversation", "wa", "wamid.2", {"text": "x"}, T0)
+        assert not await s.seen_inbound("wa", "wamid.2")
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_merging_contacts_moves_identities_and_conversations(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        keep = await s.resolve_contact("wa", "1", T0, name="Anna")
+        drop = await s.resolve_contact("web", "cookie", T0, language="de")
+        await s.update_contact(drop.id, attributes={"tier": "gold"})
+        conv = await s.open_conversation(drop.id, "web", T0)
+        merged = await s.merge_contacts(keep.id, drop.id, T0 + timedelta(hours=1))
+        assert (merged.name, merged.language, merged.attributes) == ("Anna", "de",
+                                                                      {"tier": "gold"})
+        assert {i.channel for i in merged.identities} == {"wa", "web"}
+        assert (await s.get_conversation(conv.id)).contact_id == keep.id
+        assert (await s.resolve_contact("web", "cookie", T0)).id == keep.id
+        assert (await s.list_events(conv.id))[-1].data == {"from": drop.id, "into": keep.id}
+        with pytest.raises(NotFound):
+            await s.get_contact(drop.id)
+
+    with_store(tmp_path / "s.db", body)
+
+
+def test_waiting_for_a_locked_database_never_blocks_the_event_loop(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with_store(path, lambda s: s.schema_version())
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def main() -> tuple[bool, int]:
+        store = await SQLiteStore.open(path)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        try:
+            write = asyncio.create_task(store.record_inbound("wa", "1", T0))
+            ticks = 0
+            for _ in range(20):  # the loop keeps running while the store waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not write.done()
+            other.execute("COMMIT")
+            return await write, ticks
+        finally:
+            await store.close()
+
+    try:
+        assert asyncio.run(main()) == (True, 20)
+    finally:
+        other.close()
+
+
+def test_a_lock_held_past_the_busy_timeout_is_reported_as_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    other = sqlite3.connect(path, isolation_level=None)
+
+    async def main() -> None:
+        store = await SQLiteStore.open(path, busy_timeout=0.1)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(Unavailable, match="locked"):
+                await store.record_inbound("wa", "1", T0)
+            other.execute("ROLLBACK")
+            assert await store.record_inbound("wa", "1", T0) is True  # nothing was kept
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        other.close()
