@@ -1,0 +1,379 @@
+"""The runtime half of a channel plugin: webhooks in, normalized events out, messages sent.
+
+A channel plugin's `ChannelSpec.runtime` names a `ChannelRuntime` subclass ("module:attribute"),
+imported only by `serve`. The server hands the runtime a `WebhookRequest` (our own type, so that a
+plugin is tested without a server), takes back a `WebhookResponse` or normalized events, stores
+the events durably, and only then answers the provider. Sending goes the other way: the outbox
+worker calls `send` with an `OutboundText`, `OutboundTemplate` or `OutboundMenu` and records the
+`SendResult`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from supportctl.config.plugin_spec import ChannelConfig
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession, web
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+class WebhookRejected(Exception):
+    """A webhook request the channel refuses: answered with `status`, nothing processed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+
+class Headers(Mapping[str, str]):
+    """HTTP headers looked up case-insensitively (the last value of a repeated header wins)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._items: dict[str, tuple[str, str]] = {name.lower(): (name, value)
+                                                   for name, value in pairs}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """An HTTP request to a channel's webhook, body unparsed (signatures cover the raw bytes)."""
+
+    method: str
+    path: str = "/"
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON is the sender's fault (400)."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise WebhookRejected(400, f"body is not JSON: {exc}") from exc
+
+    @classmethod
+    async def from_aiohttp(cls, request: web.Request,
+                           max_body: int = DEFAULT_MAX_BODY) -> WebhookRequest:
+        """Read an aiohttp request whole; a body over `max_body` bytes is refused with 413."""
+        if request.content_length is not None and request.content_length > max_body:
+            raise WebhookRejected(413, f"body of {request.content_length} bytes is over the "
+                                       f"limit of {max_body}")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(64 * 1024):  # a read may return less
+            size += len(chunk)
+            if size > max_body:
+                raise WebhookRejected(413, f"body is over the limit of {max_body} bytes")
+            chunks.append(chunk)
+        return cls(request.method, request.path, dict(request.query),
+                   Headers(request.headers.items()), b"".join(chunks))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResponse:
+    """What the webhook answers the provider."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "text/plain"
+
+    def to_aiohttp(self) -> web.Response:
+        """The same response as an aiohttp one."""
+        from aiohttp import web
+
+        return web.Response(status=self.status, text=self.body, content_type=self.content_type)
+
+
+# --- inbound events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    """A customer as a channel knows them: its id there, and what it tells about them."""
+
+    external_id: str
+    name: str | None = None
+    phone: str | None = None  # E.164 with "+", when the channel knows it
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """An attachment, kept as a reference: fetching it is the runtime's business, later."""
+
+    kind: str  # image, audio, video, document, sticker, ...
+    id: str
+    mime_type: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A contact card the customer sent."""
+
+    name: str
+    phones: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """Something the customer sent. `text` is None for media without a caption, locations,
+    contact cards and types the channel cannot show (`unsupported` names them)."""
+
+    channel_id: str
+    external_id: str  # the channel's message id: the dedupe key with channel_id
+    contact: ContactRef
+    sent_at: datetime
+    text: str | None = None
+    media: MediaRef | None = None
+    location: Location | None = None
+    contacts: tuple[SharedContact, ...] = ()
+    reply_to: str | None = None  # external id of the message this one answers
+    unsupported: str | None = None  # the channel's name for a type we do not handle
+
+
+@dataclass(frozen=True, slots=True)
+class InteractiveReply:
+    """The customer tapped a button or list row we sent; `option_id` is the id we gave it."""
+
+    channel_id: str
+    external_id: str
+    contact: ContactRef
+    sent_at: datetime
+    option_id: str
+    title: str
+    reply_to: str | None = None
+
+
+class DeliveryState(StrEnum):
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """What became of a message we sent (`external_id` is the id `send` returned)."""
+
+    channel_id: str
+    external_id: str
+    status: DeliveryState
+    at: datetime
+    recipient: str | None = None
+    error_code: str | None = None
+    error_text: str | None = None
+
+
+InboundEvent = InboundMessage | InteractiveReply | DeliveryStatus
+
+
+# --- outbound messages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundText:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundTemplate:
+    """A channel-native template (e.g. WhatsApp's approved templates), parameters in order."""
+
+    name: str
+    language: str
+    params: tuple[str, ...] = ()
+
+
+class MenuShape(StrEnum):
+    """How the menu engine would like a menu shown; the channel falls back when it cannot."""
+
+    BUTTONS = "buttons"
+    LIST = "list"
+    TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    id: str  # comes back as InteractiveReply.option_id
+    title: str
+    description: str | None = None
+
+
+class _ChoiceLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+
+
+class _RenderedLike(Protocol):
+    @property
+    def shape(self) -> str: ...
+    @property
+    def choices(self) -> Sequence[_ChoiceLike]: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def button(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMenu:
+    """A menu: the prompt, the choices, and the numbered text that every channel can show."""
+
+    prompt: str
+    choices: tuple[MenuChoice, ...]
+    text: str  # "1. Track my order\n2. Payments\n0. Back"
+    shape: MenuShape = MenuShape.TEXT
+    button: str | None = None  # label of the button that opens a list
+
+    @classmethod
+    def of(cls, prompt: str, rendered: _RenderedLike) -> OutboundMenu:
+        """From the menu engine's `RenderedMenu` (or anything shaped like it)."""
+        return cls(prompt, tuple(MenuChoice(c.id, c.title, c.description)
+                                 for c in rendered.choices),
+                   rendered.text, MenuShape(rendered.shape), rendered.button)
+
+    def as_text(self) -> str:
+        """The prompt and the numbered choices: what a channel without widgets sends."""
+        return f"{self.prompt}\n\n{self.text}" if self.prompt else self.text
+
+
+OutboundMessage = OutboundText | OutboundTemplate | OutboundMenu
+
+
+@dataclass(frozen=True, slots=True)
+class SendError:
+    """Why a send failed. `permanent`: retrying cannot help. `window_closed`: the channel says
+    the messaging window is closed, so only a template can reach the customer now."""
+
+    code: str
+    message: str
+    permanent: bool
+    window_closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The channel's id of what was sent, or why nothing was. A text the channel had to split
+    has the id of its first part in `external_id` and the others in `more_ids`."""
+
+    external_id: str | None = None
+    error: SendError | None = None
+    more_ids: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --- the interface ----------------------------------------------------------------------------
+
+
+class ChannelRuntime(ABC):
+    """One configured channel at runtime. Subclasses set `window` and `max_body` as needed and
+    implement `verify`, `parse` and `send`; everything else has a sensible default."""
+
+    window: timedelta | None = None
+    """Free text is allowed this long after the customer's last message (None: always)."""
+    max_body: ClassVar[int] = DEFAULT_MAX_BODY
+    """Largest webhook body accepted; the server sizes its limit to the largest of these."""
+
+    def __init__(self, channel_id: str, config: ChannelConfig, *,
+                 http: ClientSession | None = None) -> None:
+        self.channel_id = channel_id
+        self.config = config
+        self.http = http  # shared by the server; a runtime may open its own when None
+
+    def verification(self, request: WebhookRequest) -> WebhookResponse | None:
+        """Answer a provider's webhook verification GET, or None when this is not one.
+        Raises WebhookRejected for a verification that fails."""
+        return None
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Check a delivery's signature on the raw body; raise WebhookRejected when it fails."""
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        """The normalized events of a verified delivery, in the order the channel sent them."""
+
+    def acknowledge(self, events: Sequence[InboundEvent]) -> WebhookResponse:
+        """The answer once the events are stored durably (and only then)."""
+        return WebhookResponse(200, "ok")
+
+    @abstractmethod
+    async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
+        """Send one message; failures are returned as `SendResult.error`, never raised."""
+
+    def window_open(self, last_inbound_at: datetime | None, now: datetime) -> bool:
+        """Whether free text may be sent now, given the customer's last message."""
+        if self.window is None:
+            return True
+        return last_inbound_at is not None and now - last_inbound_at < self.window
+
+    async def close(self) -> None:
+        """Release what the runtime opened itself (the server closes the shared session)."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """What a webhook request came to: the response, and events to store before sending it."""
+
+    response: WebhookResponse
+    events: tuple[InboundEvent, ...] = ()
+
+
+def receive(runtime: ChannelRuntime, request: WebhookRequest) -> WebhookOutcome:
+    """Run a request through a runtime: verification, or signature check and parsing.
+    A rejected request becomes its status; the caller stores `events` before answering."""
+    try:
+        method = request.method.upper()
+        if method == "GET":
+            answer = runtime.verification(request)
+            if answer is None:
+                raise WebhookRejected(405, "this webhook takes POST deliveries")
+            return WebhookOutcome(answer)
+        if method != "POST":
+            raise WebhookRejected(405, f"method {method} is not allowed")
+        runtime.verify(request)
+        events = tuple(runtime.parse(request))
+    except WebhookRejected as rejected:
+        return WebhookOutcome(WebhookResponse(rejected.status, rejected.reason))
+    return WebhookOutcome(runtime.acknowledge(events), events)
