@@ -26,6 +26,7 @@ class Database:
         self._busy_timeout = busy_timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="supportctl-sqlite")
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
         self.migrated_from = 0  # the schema version found on open, before migrating
 
     async def connect(self) -> int:
@@ -59,6 +60,8 @@ class Database:
 
     async def call(self, work: Callable[[], T]) -> T:
         """Run blocking work on the database thread."""
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -81,11 +84,18 @@ class Database:
             raise StoreError(f"{self.path}: {exc}") from exc
 
     async def close(self) -> None:
-        """Close the connection and stop the thread."""
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
+        """Let queued work finish, close the connection and stop the thread; safe to repeat."""
+        if self._closed:
+            return
+        self._closed = True
+        # queued behind any work already submitted, which still sees an open connection
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=True)
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 @contextmanager
@@ -95,10 +105,11 @@ def transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE"
     conn.execute(begin)
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # also when COMMIT itself failed: never leave it open
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -107,11 +118,13 @@ def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
     with transaction(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
                      " name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
-        before = current_version(conn)
+    before: int | None = None
     for migration in MIGRATIONS:
         with transaction(conn):
             # read inside the write transaction: two processes opening at once apply it once
             current = current_version(conn)
+            if before is None:
+                before = current  # under the write lock: what this call found, not a racer
             if migration.version <= current:
                 continue
             for statement in migration.statements:
@@ -124,7 +137,7 @@ def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
     if current > newest:
         raise StoreError(f"the database is at schema version {current}, newer than this "
                          f"supportctl knows ({newest}): upgrade supportctl")
-    return before, current
+    return (current if before is None else before), current
 
 
 def current_version(conn: sqlite3.Connection) -> int:

@@ -28,6 +28,7 @@ from supportctl.store.records import (
     Message,
     MessageStatus,
     OutboxItem,
+    QueueDepths,
     Timer,
     TimerKind,
 )
@@ -54,6 +55,12 @@ class Store(Protocol):
 
     async def schema_version(self) -> int:
         """The migration the database is at."""
+
+    async def ping(self) -> None:
+        """Raise Unavailable unless the database answers now (for /readyz)."""
+
+    async def queue_depths(self) -> QueueDepths:
+        """How much work waits: queued conversations per team, pending sends, pending timers."""
 
     # inbound dedupe -----------------------------------------------------------------------
     async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:

@@ -157,3 +157,12 @@ class CsatAnswer:
     score: int
     comment: str | None
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepths:
+    """Work waiting in the store, for metrics."""
+
+    queued_conversations: dict[str, int]  # per team; conversations without a team under ""
+    outbox_pending: int
+    timers_pending: int

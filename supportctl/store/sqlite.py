@@ -24,6 +24,7 @@ from supportctl.store.records import (
     Event,
     Message,
     MessageStatus,
+    QueueDepths,
 )
 
 
@@ -50,6 +51,19 @@ class SQLiteStore(SQLiteQueues):
 
     async def schema_version(self) -> int:
         return await self._db.read(current_version)
+
+    async def ping(self) -> None:
+        await self._db.read(lambda c: c.execute("SELECT 1").fetchone())
+
+    async def queue_depths(self) -> QueueDepths:
+        def work(c: sqlite3.Connection) -> QueueDepths:
+            teams = {row["team"] or "": row["n"] for row in c.execute(
+                "SELECT team, COUNT(*) AS n FROM conversations WHERE status = 'queued'"
+                " GROUP BY team")}
+            outbox = c.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()
+            timers = c.execute("SELECT COUNT(*) FROM timers").fetchone()
+            return QueueDepths(teams, outbox[0], timers[0])
+        return await self._db.read(work)
 
     # inbound dedupe -----------------------------------------------------------------------
     async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:

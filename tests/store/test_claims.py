@@ -153,3 +153,23 @@ def test_a_sent_outbox_row_marks_its_message_sent_with_the_provider_id(tmp_path:
             await store.close()
 
     asyncio.run(main())
+
+
+def test_an_expired_outbox_claim_is_taken_again_and_the_first_worker_cannot_finish(
+        tmp_path: Path) -> None:
+    async def main() -> None:
+        store = await SQLiteStore.open(tmp_path / "s.db")
+        try:
+            conv = await _conversation(store)
+            await store.add_message(conv, Direction.OUT, "wa", {"text": "x"}, T0, outbox=True)
+            [first] = await store.claim_outbox("slow", T0, LEASE, 10)
+            assert await store.claim_outbox("fast", T0, LEASE, 10) == []
+            [again] = await store.claim_outbox("fast", LEASE, LEASE + timedelta(seconds=30), 10)
+            assert again.id == first.id and again.claimed_by == "fast"
+            assert await store.outbox_sent(first.id, "slow", LEASE, "wamid.slow") is False
+            assert await store.outbox_sent(first.id, "fast", LEASE, "wamid.fast") is True
+            assert (await store.get_message(first.message_id)).external_id == "wamid.fast"
+        finally:
+            await store.close()
+
+    asyncio.run(main())

@@ -13,7 +13,13 @@ import pytest
 
 from supportctl.store import NotFound, SQLiteStore, StoreError, Unavailable, open_store
 from supportctl.store.migrations import MIGRATIONS
-from supportctl.store.records import ConversationStatus, Direction, MessageStatus
+from supportctl.store.records import (
+    ConversationStatus,
+    Direction,
+    MessageStatus,
+    QueueDepths,
+    TimerKind,
+)
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -287,3 +293,53 @@ def test_a_lock_held_past_the_busy_timeout_is_reported_as_unavailable(tmp_path: 
         asyncio.run(main())
     finally:
         other.close()
+
+
+def test_two_stores_opening_a_fresh_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+
+    async def main() -> list[int]:
+        stores = await asyncio.gather(*(SQLiteStore.open(path) for _ in range(4)))
+        try:
+            return sorted(s.migrated_from for s in stores)
+        finally:
+            for store in stores:
+                await store.close()
+
+    assert asyncio.run(main()) == [0] + [MIGRATIONS[-1].version] * 3
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (len(MIGRATIONS),)
+
+
+def test_a_closed_store_refuses_work_and_closing_twice_is_harmless(tmp_path: Path) -> None:
+    async def main() -> None:
+        store = await SQLiteStore.open(tmp_path / "s.db")
+        pending = asyncio.create_task(store.record_inbound("wa", "1", T0))
+        await asyncio.sleep(0)  # submitted before close: it still completes
+        await store.close()
+        assert await pending is True
+        await store.close()
+        with pytest.raises(StoreError, match="closed"):
+            await store.ping()
+
+    asyncio.run(main())
+
+
+def test_queues_list_oldest_first_and_depths_count_waiting_work(tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        await s.ping()
+        ids = []
+        for n in range(3):
+            contact = await s.resolve_contact("web", f"c{n}", T0)
+            conv = await s.open_conversation(contact.id, "web", T0 + timedelta(minutes=3 - n))
+            await s.assign(conv.id, T0, team="general" if n else "chinese", agent=None,
+                           rule=None, reason="routed")
+            ids.append(conv.id)
+        await s.add_message(ids[0], Direction.OUT, "web", {"text": "x"}, T0, outbox=True)
+        await s.schedule_timer(ids[0], TimerKind.ESCALATION, T0)
+        queued = await s.list_conversations(status=ConversationStatus.QUEUED, team="general")
+        assert [c.id for c in queued] == [ids[2], ids[1]]
+        assert await s.list_conversations(agent="anna") == []
+        assert await s.queue_depths() == QueueDepths({"general": 2, "chinese": 1}, 1, 1)
+
+    with_store(tmp_path / "s.db", body)
