@@ -112,7 +112,8 @@ class Store(Protocol):
 
     async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
                          *, reason: str, data: JSON | None = None) -> Conversation:
-        """Change the status (event `status`); closing sets closed_at, reopening clears it."""
+        """Change the status (event `status`); closing sets closed_at, reopening clears it;
+        `queued` drops the agent; `open` needs an agent (use `assign`)."""
 
     async def assign(self, conversation_id: str, at: datetime, *, team: str | None,
                      agent: str | None, rule: str | None, reason: str,
@@ -149,7 +150,7 @@ class Store(Protocol):
         """Every assignment of a conversation, oldest first."""
 
     async def open_counts(self) -> dict[str, int]:
-        """Open (not closed) conversations per assigned agent."""
+        """Conversations an agent holds (status open or waiting) per agent."""
 
     async def round_robin_positions(self) -> dict[str, str]:
         """The agent each team assigned last by round robin."""

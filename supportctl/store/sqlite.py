@@ -193,12 +193,18 @@ class SQLiteStore(SQLiteQueues):
                          *, reason: str, data: JSON | None = None) -> Conversation:
         def work(c: sqlite3.Connection) -> Conversation:
             before = rows.fetch_conversation(c, conversation_id)
+            if status is ConversationStatus.OPEN and before.agent is None:
+                raise StoreError(f"conversation {conversation_id} has no agent: assign it")
             closed_at = (to_micros(at) if status is ConversationStatus.CLOSED else None)
-            c.execute("UPDATE conversations SET status = ?, closed_at = ?, updated_at = ?"
-                      " WHERE id = ?", (status.value, closed_at, to_micros(at), conversation_id))
-            rows.add_event(c, conversation_id, "status",
-                           {**(data or {}), "from": before.status.value, "to": status.value,
-                            "reason": reason}, at)
+            # queued means waiting for an agent: it no longer counts as anyone's
+            agent = None if status is ConversationStatus.QUEUED else before.agent
+            c.execute("UPDATE conversations SET status = ?, closed_at = ?, agent = ?,"
+                      " updated_at = ? WHERE id = ?",
+                      (status.value, closed_at, agent, to_micros(at), conversation_id))
+            change: JSON = {"from": before.status.value, "to": status.value, "reason": reason}
+            if agent != before.agent:
+                change["from_agent"] = before.agent
+            rows.add_event(c, conversation_id, "status", {**(data or {}), **change}, at)
             return rows.fetch_conversation(c, conversation_id)
         return await self._db.write(work)
 
@@ -296,7 +302,8 @@ class SQLiteStore(SQLiteQueues):
     async def open_counts(self) -> dict[str, int]:
         def work(c: sqlite3.Connection) -> dict[str, int]:
             found = c.execute("SELECT agent, COUNT(*) AS n FROM conversations WHERE"
-                              " agent IS NOT NULL AND status <> 'closed' GROUP BY agent")
+                              " agent IS NOT NULL AND status IN ('open', 'waiting')"
+                              " GROUP BY agent")
             return {row["agent"]: row["n"] for row in found}
         return await self._db.read(work)
 

@@ -343,3 +343,23 @@ def test_queues_list_oldest_first_and_depths_count_waiting_work(tmp_path: Path) 
         assert await s.queue_depths() == QueueDepths({"general": 2, "chinese": 1}, 1, 1)
 
     with_store(tmp_path / "s.db", body)
+
+
+def test_an_agents_load_counts_open_and_waiting_conversations_not_queued_ones(
+        tmp_path: Path) -> None:
+    async def body(s: SQLiteStore) -> None:
+        contact = await s.resolve_contact("web", "c1", T0)
+        first = await s.open_conversation(contact.id, "web", T0)
+        second = await s.open_conversation(contact.id, "web", T0)
+        with pytest.raises(StoreError, match="no agent"):
+            await s.set_status(first.id, ConversationStatus.OPEN, T0, reason="x")
+        for conv in (first, second):
+            await s.assign(conv.id, T0, team="general", agent="anna", rule=None, reason="routed")
+        await s.set_status(first.id, ConversationStatus.WAITING, T0, reason="asked customer")
+        assert await s.open_counts() == {"anna": 2}
+        requeued = await s.set_status(second.id, ConversationStatus.QUEUED, T0, reason="handover")
+        assert (requeued.agent, requeued.team) == (None, "general")
+        assert (await s.list_events(second.id))[-1].data["from_agent"] == "anna"
+        assert await s.open_counts() == {"anna": 1}
+
+    with_store(tmp_path / "s.db", body)
