@@ -25,6 +25,14 @@ MIN_SECRET_LENGTH = 4
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 
+# aiohttp access log lines: no time of its own (every event has `timestamp`), the request time
+# in seconds last; pass as `access_log_format` to aiohttp's AppRunner
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf'
+# the fields aiohttp attaches to each access log record for ACCESS_LOG_FORMAT, kept as keys in
+# JSON lines (`jq 'select(.response_status >= 500)'`)
+_ACCESS_FIELDS = ("remote_address", "first_request_line", "response_status", "response_size",
+                  "request_time_frac")
+
 # key names that hold credentials: access_token, app_secret, Authorization, x-api-key, ...
 _SECRET_KEY = re.compile(r"token|secret|passw|authorization|api[_-]?key|cookie", re.IGNORECASE)
 # user:password@ inside any URL in any string
@@ -135,15 +143,18 @@ def configure_logging(
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    foreign = list(shared)
     renderer: Processor
     if format == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True, default=str)
+        # console lines already show them in the message; JSON readers select on them
+        foreign.append(structlog.stdlib.ExtraAdder(allow=_ACCESS_FIELDS))
     elif format == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=_isatty(out))
     else:
         raise ValueError(f"unknown log format {format!r}; use json or console")
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        foreign_pre_chain=foreign,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             # tracebacks become text first, so the redactor sees them too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -13,9 +14,11 @@ from typing import Any
 
 import pytest
 import structlog
+from aiohttp import ClientSession, web
 from pydantic import SecretStr
 
 from supportctl.logs import (
+    ACCESS_LOG_FORMAT,
     bind_conversation,
     clear_secrets,
     configure_logging,
@@ -134,6 +137,54 @@ def test_context_reaches_stdlib_records() -> None:
         '{"channel": "wa-main", "conversation_id": 9, "event": "10.0.0.1 \\"POST /x\\" 200", '
         '"level": "info", "logger": "aiohttp.access", "timestamp": "T"}'
     ]
+
+
+async def serve_one_request(path: str) -> None:
+    async def ok(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/channels/wa-main/webhook", ok)
+    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}{path}") as r:
+            assert r.status == 200
+    finally:
+        await runner.cleanup()
+
+
+def test_aiohttp_access_log_is_one_structured_redacted_line() -> None:
+    stream, _ = json_log()
+    asyncio.run(serve_one_request(
+        "/channels/wa-main/webhook?hub.mode=subscribe&hub.verify_token=vt-9&hub.challenge=7"))
+    (event,) = events(stream)
+    request = ("GET /channels/wa-main/webhook?hub.mode=subscribe&hub.verify_token=[redacted]"
+               "&hub.challenge=7 HTTP/1.1")
+    seconds = event.pop("request_time_frac")
+    assert re.fullmatch(r"\d+\.\d{6}", seconds)
+    size = event.pop("response_size")  # aiohttp counts the headers too
+    assert isinstance(size, int)
+    assert size > 2
+    assert event == {
+        "event": f'127.0.0.1 "{request}" 200 {size} {seconds}',
+        "first_request_line": request, "remote_address": "127.0.0.1", "response_status": 200,
+        "level": "info", "logger": "aiohttp.access", "timestamp": "T",
+    }
+
+
+def test_console_access_line_is_the_message_alone() -> None:
+    stream = io.StringIO()
+    configure_logging("console", "info", stream)
+    asyncio.run(serve_one_request("/channels/wa-main/webhook"))
+    assert re.fullmatch(
+        TIMESTAMP.pattern + r' \[info\s*\] 127\.0\.0\.1 "GET /channels/wa-main/webhook '
+        r'HTTP/1\.1" 200 \d+ \d+\.\d{6} \[aiohttp\.access\]\n',
+        stream.getvalue(),
+    )
 
 
 def test_secret_named_keys_are_redacted_at_any_depth() -> None:
