@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from supportctl.config.plugin_spec import ChannelConfig
 
@@ -232,26 +232,6 @@ class MenuChoice:
     description: str | None = None
 
 
-class _ChoiceLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def description(self) -> str | None: ...
-
-
-class _RenderedLike(Protocol):
-    @property
-    def shape(self) -> str: ...
-    @property
-    def choices(self) -> Sequence[_ChoiceLike]: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def button(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class OutboundMenu:
     """A menu: the prompt, the choices, and the numbered text that every channel can show."""
@@ -261,13 +241,6 @@ class OutboundMenu:
     text: str  # "1. Track my order\n2. Payments\n0. Back"
     shape: MenuShape = MenuShape.TEXT
     button: str | None = None  # label of the button that opens a list
-
-    @classmethod
-    def of(cls, prompt: str, rendered: _RenderedLike) -> OutboundMenu:
-        """From the menu engine's `RenderedMenu` (or anything shaped like it)."""
-        return cls(prompt, tuple(MenuChoice(c.id, c.title, c.description)
-                                 for c in rendered.choices),
-                   rendered.text, MenuShape(rendered.shape), rendered.button)
 
     def as_text(self) -> str:
         """The prompt and the numbered choices: what a channel without widgets sends."""

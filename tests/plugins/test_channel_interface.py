@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -94,30 +93,10 @@ def test_window_policy() -> None:
     assert not day.window_open(None, NOW)  # the customer never wrote
 
 
-@dataclass(frozen=True)
-class LikeChoice:  # the menu engine's Choice, field for field
-    id: str
-    title: str
-    description: str | None = None
-
-
-@dataclass(frozen=True)
-class LikeRendered:  # the menu engine's RenderedMenu, field for field
-    shape: str
-    choices: tuple[LikeChoice, ...]
-    text: str
-    button: str | None = None
-
-
-def test_outbound_menu_from_a_rendered_menu_and_as_text() -> None:
-    rendered = LikeRendered("list", (LikeChoice("main.1", "Track my order"),
-                                     LikeChoice("refunds", "Refunds", "Money back")),
-                            "1. Track my order\n2. Refunds\n0. Back", "Topics")
-    menu = OutboundMenu.of("Pick a topic", rendered)
-    assert menu == OutboundMenu("Pick a topic", (MenuChoice("main.1", "Track my order"),
-                                                 MenuChoice("refunds", "Refunds", "Money back")),
-                                "1. Track my order\n2. Refunds\n0. Back", MenuShape.LIST,
-                                "Topics")
+def test_outbound_menu_as_text_puts_the_prompt_above_the_numbered_choices() -> None:
+    menu = OutboundMenu("Pick a topic", (MenuChoice("main.1", "Track my order"),
+                                         MenuChoice("refunds", "Refunds", "Money back")),
+                        "1. Track my order\n2. Refunds\n0. Back", MenuShape.LIST, "Topics")
     assert menu.as_text() == "Pick a topic\n\n1. Track my order\n2. Refunds\n0. Back"
     assert OutboundMenu("", (), "1. A").as_text() == "1. A"
 

@@ -1,0 +1,1 @@
+"""The `serve` runtime: conversations, menus, windows, outbox and timers over the store."""
