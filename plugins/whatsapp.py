@@ -58,4 +58,5 @@ plugin = ChannelSpec(
     window=timedelta(hours=24),
     limits=MenuLimits(max_buttons=3, button_title=20, max_list_rows=10, row_title=24,
                       row_description=72, text_length=4096, payload_bytes=256),
+    runtime="supportctl_plugins.whatsapp_runtime:WhatsAppChannelRuntime",
 )

@@ -1,0 +1,317 @@
+"""WhatsApp Business Cloud API channel: runtime half (webhook verification, parsing, sending).
+
+Wire formats as documented by Meta for the Cloud API: webhook deliveries are
+`{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages",
+"value": {...}}]}]}`, signed with `X-Hub-Signature-256`; messages are sent by POSTing to
+`{api_base_url}/{api_version}/{phone_number_id}/messages`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from supportctl.plugins.channel import (
+    ChannelRuntime,
+    ContactRef,
+    DeliveryState,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    InteractiveReply,
+    Location,
+    MediaRef,
+    MenuShape,
+    OutboundMenu,
+    OutboundMessage,
+    OutboundTemplate,
+    OutboundText,
+    SendError,
+    SendResult,
+    SharedContact,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookResponse,
+)
+
+from .whatsapp import WhatsAppChannel
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+TEXT_LIMIT = 4096
+BODY_LIMIT = 1024  # body text of an interactive message
+MAX_BUTTONS, BUTTON_TITLE, BUTTON_ID = 3, 20, 256
+MAX_ROWS, ROW_TITLE, ROW_DESCRIPTION, ROW_ID, LIST_BUTTON = 10, 24, 72, 200, 20
+MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
+# Graph API codes of throttling and temporary trouble: worth a retry later
+RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131048, 131056, 133004})
+WINDOW_CLOSED_CODE = 131047  # "Re-engagement message": more than 24 h since the customer wrote
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Hub-Signature-256` value Meta sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (TypeError, ValueError) as exc:
+        raise WebhookRejected(400, f"timestamp {value!r} is not Unix seconds") from exc
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise WebhookRejected(400, f"{what} is missing or not a string")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _fits(text: str, limit: int) -> bool:
+    return 0 < len(text) <= limit
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Text in parts of at most `limit` characters, cut at a line break or space when one is
+    in the second half of a part (so words stay whole), else hard."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit + 1), text.rfind(" ", 0, limit + 1))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text or not parts:
+        parts.append(text)
+    return parts
+
+
+class WhatsAppChannelRuntime(ChannelRuntime):
+    """One WhatsApp Business phone number on the Cloud API."""
+
+    window = timedelta(hours=24)
+    max_body = 8 * 1024 * 1024  # batches of 1,000 updates reach 3 MB
+    config: WhatsAppChannel
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def verification(self, request: WebhookRequest) -> WebhookResponse | None:
+        """Meta's subscription check: echo `hub.challenge` when `hub.verify_token` is ours."""
+        if request.query.get("hub.mode") != "subscribe":
+            return None
+        token = request.query.get("hub.verify_token", "")
+        if not hmac.compare_digest(token.encode(), self.config.verify_token.encode()):
+            raise WebhookRejected(403, "hub.verify_token does not match the channel's "
+                                       "verify_token")
+        return WebhookResponse(200, request.query.get("hub.challenge", ""))
+
+    def verify(self, request: WebhookRequest) -> None:
+        given = request.headers.get(SIGNATURE_HEADER)
+        if not given:
+            raise WebhookRejected(401, f"missing {SIGNATURE_HEADER}")
+        expected = signature(self.config.app_secret, request.body)
+        if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise WebhookRejected(403, f"{SIGNATURE_HEADER} does not match the body")
+
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        """Messages and statuses of this channel's phone number. Changes of other fields
+        (template reviews, account updates) and of other phone numbers of the same app are
+        skipped: they are not this channel's to handle."""
+        body = request.json()
+        if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
+            raise WebhookRejected(400, 'not a WhatsApp delivery ("object" is not '
+                                       '"whatsapp_business_account")')
+        events: list[InboundEvent] = []
+        for entry in _list(body.get("entry")):
+            for change in _list(_dict(entry).get("changes")):
+                change = _dict(change)
+                value = _dict(change.get("value"))
+                number = _dict(value.get("metadata")).get("phone_number_id")
+                if change.get("field") != "messages" or (
+                        number is not None and number != self.config.phone_number_id):
+                    continue
+                events.extend(self._value_events(value))
+        return events
+
+    def _value_events(self, value: dict[str, Any]) -> list[InboundEvent]:
+        names = {c.get("wa_id"): _dict(c.get("profile")).get("name")
+                 for c in map(_dict, _list(value.get("contacts")))}
+        events: list[InboundEvent] = []
+        for message in map(_dict, _list(value.get("messages"))):
+            sender = _str(message.get("from"), "messages[].from")
+            contact = ContactRef(sender, names.get(sender), "+" + sender.lstrip("+"))
+            events.append(self._message(message, contact))
+        for status in map(_dict, _list(value.get("statuses"))):
+            events.append(self._status(status))
+        return events
+
+    def _message(self, message: dict[str, Any], contact: ContactRef) -> InboundEvent:
+        external_id = _str(message.get("id"), "messages[].id")
+        at = _timestamp(message.get("timestamp"))
+        kind = message.get("type")
+        context_id = _dict(message.get("context")).get("id")
+        reply_to = context_id if isinstance(context_id, str) else None
+        base = (self.channel_id, external_id, contact, at)
+        body = _dict(message.get(kind)) if isinstance(kind, str) else {}
+        if kind == "text":
+            return InboundMessage(*base, reply_to=reply_to, text=body.get("body", ""))
+        if kind == "interactive":
+            reply_kind = body.get("type")
+            reply = _dict(body.get(reply_kind)) if reply_kind in ("button_reply",
+                                                                  "list_reply") else {}
+            if reply:
+                return InteractiveReply(*base, reply_to=reply_to,
+                                        option_id=_str(reply.get("id"), "reply id"),
+                                        title=str(reply.get("title", "")))
+            return InboundMessage(*base, reply_to=reply_to,
+                                  unsupported=f"interactive.{reply_kind}")
+        if kind == "button":  # a quick-reply button of a template
+            return InteractiveReply(*base, reply_to=reply_to,
+                                    option_id=str(body.get("payload", "")),
+                                    title=str(body.get("text", "")))
+        if kind in MEDIA_TYPES:
+            media = MediaRef(kind, _str(body.get("id"), f"{kind}.id"), body.get("mime_type"),
+                             body.get("caption"), body.get("filename"))
+            return InboundMessage(*base, reply_to=reply_to, text=media.caption, media=media)
+        if kind == "location":
+            try:
+                location = Location(float(body["latitude"]), float(body["longitude"]),
+                                    body.get("name"), body.get("address"))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise WebhookRejected(400, "location without latitude and longitude") from exc
+            return InboundMessage(*base, reply_to=reply_to, location=location)
+        if kind == "contacts":
+            cards = tuple(SharedContact(
+                str(_dict(card.get("name")).get("formatted_name", "")),
+                tuple(str(p["phone"]) for p in map(_dict, _list(card.get("phones")))
+                      if "phone" in p))
+                for card in map(_dict, _list(message.get("contacts"))))
+            return InboundMessage(*base, reply_to=reply_to, contacts=cards)
+        return InboundMessage(*base, reply_to=reply_to, unsupported=str(kind))
+
+    def _status(self, status: dict[str, Any]) -> DeliveryStatus:
+        try:
+            state = DeliveryState(str(status.get("status")))
+        except ValueError as exc:
+            raise WebhookRejected(400, f"unknown status {status.get('status')!r}") from exc
+        error = _dict(next(iter(_list(status.get("errors"))), None))
+        details = _dict(error.get("error_data")).get("details")
+        text = details or error.get("message") or error.get("title")
+        return DeliveryStatus(self.channel_id, _str(status.get("id"), "statuses[].id"), state,
+                              _timestamp(status.get("timestamp")), status.get("recipient_id"),
+                              str(error["code"]) if "code" in error else None,
+                              str(text) if text else None)
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def request_bodies(self, to: ContactRef, message: OutboundMessage) -> list[dict[str, Any]]:
+        """The JSON bodies POSTed to `/messages` for one message (several for a long text)."""
+        head = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": to.external_id}
+        if isinstance(message, OutboundText):
+            return [{**head, "type": "text", "text": {"preview_url": False, "body": part}}
+                    for part in split_text(message.text)]
+        if isinstance(message, OutboundTemplate):
+            template: dict[str, Any] = {"name": message.name,
+                                        "language": {"code": message.language}}
+            if message.params:
+                template["components"] = [{"type": "body", "parameters": [
+                    {"type": "text", "text": param} for param in message.params]}]
+            return [{**head, "type": "template", "template": template}]
+        interactive = self.interactive(message)
+        if interactive is None:
+            return self.request_bodies(to, OutboundText(message.as_text()))
+        return [{**head, "type": "interactive", "interactive": interactive}]
+
+    def interactive(self, menu: OutboundMenu) -> dict[str, Any] | None:
+        """Reply buttons or a list for the menu, or None when it must go as numbered text.
+        Buttons when asked for and within limits; a list when asked for buttons or a list and
+        within its limits; the numbered text otherwise."""
+        choices = menu.choices
+        if not choices or not _fits(menu.prompt, BODY_LIMIT) or menu.shape == MenuShape.TEXT:
+            return None
+        body = {"text": menu.prompt}
+        if (menu.shape == MenuShape.BUTTONS and len(choices) <= MAX_BUTTONS
+                and all(_fits(c.title, BUTTON_TITLE) and _fits(c.id, BUTTON_ID)
+                        for c in choices)):
+            return {"type": "button", "body": body, "action": {"buttons": [
+                {"type": "reply", "reply": {"id": c.id, "title": c.title}} for c in choices]}}
+        button = menu.button or "Options"
+        if (len(choices) <= MAX_ROWS and _fits(button, LIST_BUTTON)
+                and all(_fits(c.title, ROW_TITLE) and _fits(c.id, ROW_ID)
+                        and len(c.description or "") <= ROW_DESCRIPTION for c in choices)):
+            rows = [{"id": c.id, "title": c.title,
+                     **({"description": c.description} if c.description else {})}
+                    for c in choices]
+            return {"type": "list", "body": body,
+                    "action": {"button": button, "sections": [{"rows": rows}]}}
+        return None
+
+    _own_http = False
+
+    async def close(self) -> None:
+        if self._own_http and self.http is not None:
+            await self.http.close()
+            self.http = None
+
+    @property
+    def messages_url(self) -> str:
+        base = self.config.api_base_url.rstrip("/")
+        return f"{base}/{self.config.api_version}/{self.config.phone_number_id}/messages"
+
+    async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
+        """POST each request body in order; stop at the first failure."""
+        if self.http is None:
+            import aiohttp
+
+            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._own_http = True
+        ids: list[str] = []
+        for body in self.request_bodies(to, message):
+            sent = await self._post(body)
+            if isinstance(sent, SendError):
+                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
+            ids.append(sent)
+        return SendResult(ids[0], None, tuple(ids[1:]))
+
+    async def _post(self, body: dict[str, Any]) -> str | SendError:
+        import aiohttp
+
+        assert self.http is not None
+        headers = {"Authorization": f"Bearer {self.config.access_token}"}
+        try:
+            async with self.http.post(self.messages_url, json=body, headers=headers) as reply:
+                status = reply.status
+                try:
+                    data = _dict(await reply.json(content_type=None))
+                except ValueError:
+                    data = {}
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return SendError("network", f"{type(exc).__name__}: {exc}", permanent=False)
+        if 200 <= status < 300:
+            message_id = _dict(next(iter(_list(data.get("messages"))), None)).get("id")
+            if isinstance(message_id, str):
+                return message_id
+            return SendError("bad_response", "2xx answer without messages[0].id",
+                             permanent=False)
+        return send_error(status, data)
+
+
+def send_error(status: int, data: Mapping[str, Any]) -> SendError:
+    """A Graph API error answer as a SendError."""
+    error = _dict(data.get("error"))
+    code = error.get("code")
+    details = _dict(error.get("error_data")).get("details")
+    message = str(details or error.get("message") or f"HTTP {status}")
+    retryable = status >= 500 or status == 429 or code in RETRYABLE_CODES
+    return SendError(str(code) if code is not None else f"http_{status}", message,
+                     permanent=not retryable, window_closed=code == WINDOW_CLOSED_CODE)
