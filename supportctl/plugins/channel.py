@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from supportctl.config.plugin_spec import ChannelConfig
 
@@ -118,6 +127,8 @@ class ContactRef:
     external_id: str
     name: str | None = None
     phone: str | None = None  # E.164 with "+", when the channel knows it
+    language: str | None = None  # when the channel knows it (a site passes its page language)
+    email: str | None = None  # only when the channel verified it (a logged-in shop customer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +286,63 @@ class SendResult:
         return self.error is None
 
 
+# --- what the server offers a channel that brings its own HTTP API ---------------------------
+
+
+class HostUnavailable(Exception):
+    """The server could not store what it was given (database down): answer 503, retry later."""
+
+
+Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An HTTP route a channel adds under `/channels/{channel_id}` (`path` starts with "/")."""
+
+    method: str
+    path: str
+    handler: Handler
+
+
+@dataclass(frozen=True, slots=True)
+class ChatItem:
+    """A message between a customer and the desk, as a chat window shows it."""
+
+    id: str  # the server's message id: unique, and ordered by time
+    direction: str  # "in" from the customer, "out" to them
+    at: datetime
+    text: str  # what the customer reads (a menu as its numbered text)
+    payload: Mapping[str, Any]  # the stored message (`menu` choices for buttons, `echo_id`)
+    author: str | None = None  # display name of the agent who wrote it
+    status: str = "sent"
+
+
+class ChannelHost(Protocol):
+    """The server's side of a channel plugin that serves its own HTTP API (web chat)."""
+
+    async def register_contact(self, channel_id: str, contact: ContactRef) -> None:
+        """Create or update the contact behind a channel identity. Raises HostUnavailable."""
+
+    async def deliver(self, events: Sequence[InboundEvent]) -> None:
+        """Store events durably and process them, exactly as a webhook's; a duplicate
+        (channel, external id) is ignored. Raises HostUnavailable when nothing was stored."""
+
+    async def issue_token(self, channel_id: str, external_user_id: str) -> str:
+        """A new secret token for a customer of the channel (stored hashed)."""
+
+    async def token_owner(self, channel_id: str, token: str, idle_ttl: timedelta) -> str | None:
+        """The customer a token belongs to, if valid and used within `idle_ttl`; marks the use."""
+
+    async def history(self, channel_id: str, external_user_id: str,
+                      after: str | None = None) -> list[ChatItem]:
+        """The customer's messages on this channel, oldest first, after the id `after`."""
+
+    def watch(self, channel_id: str, external_user_id: str
+              ) -> AbstractAsyncContextManager[AsyncIterator[ChatItem]]:
+        """Messages to and from the customer as they are stored (outbound ones once sent)."""
+
+
 # --- the interface ----------------------------------------------------------------------------
 
 
@@ -319,6 +387,10 @@ class ChannelRuntime(ABC):
         if self.window is None:
             return True
         return last_inbound_at is not None and now - last_inbound_at < self.window
+
+    def routes(self, host: ChannelHost) -> Sequence[Route]:
+        """HTTP routes of the channel's own API beside its webhook (web chat has several)."""
+        return ()
 
     async def close(self) -> None:
         """Release what the runtime opened itself (the server closes the shared session)."""
