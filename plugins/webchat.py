@@ -28,4 +28,5 @@ plugin = ChannelSpec(
     config_model=WebChatChannel,
     window=None,
     limits=MenuLimits(max_buttons=10, button_title=40, text_length=10000),
+    runtime="supportctl_plugins.webchat_runtime:WebChatRuntime",
 )
