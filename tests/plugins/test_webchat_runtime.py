@@ -565,3 +565,44 @@ def test_the_spec_names_the_runtime() -> None:
 
     module, _, attribute = (plugin.runtime or "").partition(":")
     assert getattr(importlib.import_module(module), attribute) is WebChatRuntime
+
+
+def test_the_stream_misses_nothing_stored_while_the_history_is_read() -> None:
+    async def scenario(api: Api) -> None:
+        contact, token = await api.contact()
+        await api.post(token, {"text": "one", "echo_id": "e1"})
+        read_history = api.host.history
+
+        async def racing_history(channel_id: str, user: str,
+                                 after: str | None = None) -> list[ChatItem]:
+            items = await read_history(channel_id, user, after)
+            api.host.store(contact, "out", "stored meanwhile", {})  # after the snapshot
+            return items
+
+        api.host.history = racing_history  # type: ignore[method-assign]
+        async with api.http.get(api.url("/stream"),
+                                headers={"Authorization": f"Bearer {token}"}) as reply:
+            events, _ = await read_events(reply, 2)
+            assert [json.loads(e["data"])["text"] for e in events] == ["one",
+                                                                       "stored meanwhile"]
+
+    run(scenario)
+
+
+def test_an_unexpected_failure_is_a_500_without_a_traceback() -> None:
+    async def scenario(api: Api) -> None:
+        _, token = await api.contact()
+
+        async def broken(*args: Any, **kwargs: Any) -> list[ChatItem]:
+            raise RuntimeError("secret internals")
+
+        api.host.history = broken  # type: ignore[method-assign]
+        async with api.http.get(api.url("/messages"),
+                                headers={"Authorization": f"Bearer {token}"}) as reply:
+            assert reply.status == 500
+            assert await reply.json() == {"error": "internal error"}
+        async with api.http.get(api.url("/messages"), params={"after": "x" * 201},
+                                headers={"Authorization": f"Bearer {token}"}) as reply:
+            assert reply.status == 400
+
+    run(scenario)
