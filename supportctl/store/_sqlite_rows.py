@@ -12,6 +12,7 @@ from supportctl.store.ids import from_micros, new_id, to_micros
 from supportctl.store.interface import NotFound, StoreError
 from supportctl.store.records import (
     JSON,
+    AccessToken,
     AssignmentRecord,
     Contact,
     Conversation,
@@ -26,6 +27,7 @@ from supportctl.store.records import (
     OutboxState,
     Timer,
     TimerKind,
+    TokenKind,
 )
 
 
@@ -60,7 +62,8 @@ def conversation(row: sqlite3.Row, windows: Sequence[sqlite3.Row]) -> Conversati
         status=ConversationStatus(row["status"]), team=row["team"], agent=row["agent"],
         rule=row["rule"], opened_at=from_micros(row["opened_at"]),
         closed_at=time_or_none(row["closed_at"]), updated_at=from_micros(row["updated_at"]),
-        last_customer_message={w["channel"]: from_micros(w["last_customer_at"]) for w in windows})
+        last_customer_message={w["channel"]: from_micros(w["last_customer_at"]) for w in windows},
+        context=loads(row["context"]))
 
 
 def message(row: sqlite3.Row) -> Message:
@@ -101,6 +104,14 @@ def event(row: sqlite3.Row) -> Event:
 def csat(row: sqlite3.Row) -> CsatAnswer:
     return CsatAnswer(row["conversation_id"], row["score"], row["comment"],
                       from_micros(row["at"]))
+
+
+def access_token(row: sqlite3.Row) -> AccessToken:
+    return AccessToken(
+        token_hash=row["token_hash"], kind=TokenKind(row["kind"]), subject=row["subject"],
+        channel=row["channel"], label=row["label"], created_at=from_micros(row["created_at"]),
+        last_used_at=time_or_none(row["last_used_at"]),
+        revoked_at=time_or_none(row["revoked_at"]))
 
 
 def fetch_contact(c: sqlite3.Connection, contact_id: str) -> Contact:

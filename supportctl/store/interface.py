@@ -13,11 +13,12 @@ Rules every backend keeps, so that the runtime never sees which one it talks to:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from supportctl.store.records import (
     JSON,
+    AccessToken,
     AssignmentRecord,
     Contact,
     Conversation,
@@ -25,6 +26,7 @@ from supportctl.store.records import (
     CsatAnswer,
     Direction,
     Event,
+    Identity,
     Message,
     MessageStatus,
     OutboxItem,
@@ -81,6 +83,9 @@ class Store(Protocol):
         """The contact behind a channel identity: known identity, else a contact with the same
         verified phone or email on another channel (the identity is added to it), else new."""
 
+    async def find_identity(self, channel: str, external_user_id: str) -> Identity | None:
+        """How `channel` knows `external_user_id`, or None; never creates anything."""
+
     async def get_contact(self, contact_id: str) -> Contact:
         """A contact with its identities; NotFound if there is none."""
 
@@ -107,8 +112,19 @@ class Store(Protocol):
 
     async def list_conversations(self, *, status: ConversationStatus | None = None,
                                  team: str | None = None, agent: str | None = None,
-                                 limit: int = 100) -> list[Conversation]:
-        """Conversations, oldest opened first (the order queues drain in)."""
+                                 limit: int = 100, teams: Sequence[str] | None = None,
+                                 contact_id: str | None = None, channel: str | None = None,
+                                 statuses: Sequence[ConversationStatus] | None = None
+                                 ) -> list[Conversation]:
+        """Conversations matching every filter given, oldest opened first (the order queues
+        drain in). `teams` and `statuses` match any of their values (an empty one matches
+        nothing; conversations without a team never match `teams`); `channel` is the channel a
+        conversation was opened on."""
+
+    async def set_context(self, conversation_id: str, context: JSON,
+                          at: datetime) -> Conversation:
+        """Replace the conversation's runtime bookkeeping (menu position, CSAT asked) whole;
+        no event (it is not a change of state), `updated_at` moves forward to `at`."""
 
     async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
                          *, reason: str, data: JSON | None = None) -> Conversation:
@@ -138,6 +154,13 @@ class Store(Protocol):
 
     async def list_messages(self, conversation_id: str) -> list[Message]:
         """A conversation's messages in the order they were stored."""
+
+    async def messages_of_identity(self, channel: str, external_user_id: str,
+                                   after: str | None = None, limit: int = 500
+                                   ) -> list[Message]:
+        """The messages on `channel`, both directions, of every conversation of the contact
+        behind that identity, by id (the order they were made), only those with an id after
+        `after` when given (a client's cursor); empty for an unknown identity."""
 
     async def update_message_status(self, channel: str, external_id: str,
                                     status: MessageStatus, at: datetime,
@@ -202,3 +225,23 @@ class Store(Protocol):
 
     async def get_outbox(self, item_id: str) -> OutboxItem:
         """One outbox row; NotFound if there is none."""
+
+    # access tokens ------------------------------------------------------------------------
+    async def add_token(self, kind: str, subject: str, token_hash: str, at: datetime, *,
+                        channel: str | None = None, label: str | None = None) -> AccessToken:
+        """Remember a token by its hash (`supportctl.store.tokens.hash_token`; the store never
+        sees a clear token) for an agent or a contact (`kind` 'agent' or 'contact');
+        StoreError for an unknown kind or a hash already stored."""
+
+    async def use_token(self, kind: str, token_hash: str, at: datetime, *,
+                        channel: str | None = None,
+                        idle_ttl: timedelta | None = None) -> AccessToken | None:
+        """The token with this hash, its `last_used_at` set to `at`; None (and nothing changed)
+        when it is unknown, revoked, of another kind, of another channel than `channel` (when
+        given), or unused for longer than `idle_ttl` since its last use or creation."""
+
+    async def revoke_tokens(self, kind: str, subject: str, at: datetime) -> int:
+        """Revoke every live token of a subject; how many were revoked."""
+
+    async def list_tokens(self, kind: str, subject: str | None = None) -> list[AccessToken]:
+        """Tokens of a kind (of one subject), revoked ones too, oldest first."""

@@ -44,6 +44,13 @@ class TimerKind(StrEnum):
     CSAT_TIMEOUT = "csat_timeout"
 
 
+class TokenKind(StrEnum):
+    """Who an access token speaks for."""
+
+    AGENT = "agent"  # an agent of the API; subject is the agent id of the stack
+    CONTACT = "contact"  # a web-chat customer; subject is the external user id on its channel
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -86,6 +93,8 @@ class Conversation:
     updated_at: datetime
     # the last inbound message per channel: the start of each channel's messaging window
     last_customer_message: dict[str, datetime] = field(default_factory=dict)
+    # runtime bookkeeping (menu position, whether CSAT was asked): replaced whole, no event
+    context: JSON = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +166,20 @@ class CsatAnswer:
     score: int
     comment: str | None
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A bearer token, known to the store only by its hash (see supportctl.store.tokens)."""
+
+    token_hash: str  # sha256 hex of the token
+    kind: TokenKind
+    subject: str  # the agent id, or the contact's external user id on `channel`
+    channel: str | None
+    label: str | None
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

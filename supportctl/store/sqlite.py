@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from supportctl.store import _sqlite_rows as rows
@@ -15,6 +15,7 @@ from supportctl.store.interface import StoreError
 from supportctl.store.records import (
     JSON,
     STATUS_RANK,
+    AccessToken,
     AssignmentRecord,
     Contact,
     Conversation,
@@ -22,9 +23,11 @@ from supportctl.store.records import (
     CsatAnswer,
     Direction,
     Event,
+    Identity,
     Message,
     MessageStatus,
     QueueDepths,
+    TokenKind,
 )
 
 
@@ -113,6 +116,13 @@ class SQLiteStore(SQLiteQueues):
             return rows.fetch_contact(c, contact_id)
         return await self._db.write(work)
 
+    async def find_identity(self, channel: str, external_user_id: str) -> Identity | None:
+        def work(c: sqlite3.Connection) -> Identity | None:
+            row = c.execute("SELECT * FROM identities WHERE channel = ? AND external_user_id = ?",
+                            (channel, external_user_id)).fetchone()
+            return None if row is None else rows.identity(row)
+        return await self._db.read(work)
+
     async def get_contact(self, contact_id: str) -> Contact:
         return await self._db.read(lambda c: rows.fetch_contact(c, contact_id))
 
@@ -179,15 +189,41 @@ class SQLiteStore(SQLiteQueues):
 
     async def list_conversations(self, *, status: ConversationStatus | None = None,
                                  team: str | None = None, agent: str | None = None,
-                                 limit: int = 100) -> list[Conversation]:
+                                 limit: int = 100, teams: Sequence[str] | None = None,
+                                 contact_id: str | None = None, channel: str | None = None,
+                                 statuses: Sequence[ConversationStatus] | None = None
+                                 ) -> list[Conversation]:
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("status", status), ("team", team), ("agent", agent),
+                              ("contact_id", contact_id), ("channel", channel)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value.value if isinstance(value, ConversationStatus) else value)
+        for column, values in (("team", teams), ("status", statuses)):
+            if values is not None:
+                if not values:
+                    return []  # IN () matches nothing, and is not valid SQL everywhere
+                where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(str(v) for v in values)
+        sql = ("SELECT id FROM conversations" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY opened_at, id LIMIT ?")
+
         def work(c: sqlite3.Connection) -> list[Conversation]:
-            found = c.execute(
-                "SELECT id FROM conversations WHERE (? IS NULL OR status = ?)"
-                " AND (? IS NULL OR team = ?) AND (? IS NULL OR agent = ?)"
-                " ORDER BY opened_at, id LIMIT ?",
-                (status, status, team, team, agent, agent, limit)).fetchall()
+            found = c.execute(sql, (*params, limit)).fetchall()
             return [rows.fetch_conversation(c, row["id"]) for row in found]
         return await self._db.read(work)
+
+    async def set_context(self, conversation_id: str, context: JSON,
+                          at: datetime) -> Conversation:
+        encoded = rows.dumps(context)
+
+        def work(c: sqlite3.Connection) -> Conversation:
+            rows.fetch_conversation(c, conversation_id)
+            c.execute("UPDATE conversations SET context = ?, updated_at = MAX(updated_at, ?)"
+                      " WHERE id = ?", (encoded, to_micros(at), conversation_id))
+            return rows.fetch_conversation(c, conversation_id)
+        return await self._db.write(work)
 
     async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
                          *, reason: str, data: JSON | None = None) -> Conversation:
@@ -261,6 +297,19 @@ class SQLiteStore(SQLiteQueues):
         def work(c: sqlite3.Connection) -> list[Message]:
             found = c.execute("SELECT * FROM messages WHERE conversation_id = ?"
                               " ORDER BY created_at, id", (conversation_id,)).fetchall()
+            return [rows.message(row) for row in found]
+        return await self._db.read(work)
+
+    async def messages_of_identity(self, channel: str, external_user_id: str,
+                                   after: str | None = None, limit: int = 500
+                                   ) -> list[Message]:
+        def work(c: sqlite3.Connection) -> list[Message]:
+            found = c.execute(
+                "SELECT m.* FROM identities i JOIN conversations v ON v.contact_id = i.contact_id"
+                " JOIN messages m ON m.conversation_id = v.id"
+                " WHERE i.channel = ? AND i.external_user_id = ? AND m.channel = ?"
+                " AND (? IS NULL OR m.id > ?) ORDER BY m.id LIMIT ?",
+                (channel, external_user_id, channel, after, after, limit)).fetchall()
             return [rows.message(row) for row in found]
         return await self._db.read(work)
 
@@ -342,6 +391,77 @@ class SQLiteStore(SQLiteQueues):
                               (conversation_id,)).fetchall()
             return [rows.event(row) for row in found]
         return await self._db.read(work)
+
+
+    # access tokens ------------------------------------------------------------------------
+    async def add_token(self, kind: str, subject: str, token_hash: str, at: datetime, *,
+                        channel: str | None = None, label: str | None = None) -> AccessToken:
+        wanted = _token_kind(kind)
+        created = to_micros(at)
+
+        def work(c: sqlite3.Connection) -> AccessToken:
+            if _token_row(c, token_hash) is not None:
+                raise StoreError("a token with this hash is already stored")
+            c.execute("INSERT INTO access_tokens (token_hash, kind, subject, channel, label,"
+                      " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      (token_hash, wanted.value, subject, channel, label, created))
+            added = _token_row(c, token_hash)
+            assert added is not None
+            return added
+        return await self._db.write(work)
+
+    async def use_token(self, kind: str, token_hash: str, at: datetime, *,
+                        channel: str | None = None,
+                        idle_ttl: timedelta | None = None) -> AccessToken | None:
+        wanted = _token_kind(kind)
+        now = to_micros(at)
+
+        def work(c: sqlite3.Connection) -> AccessToken | None:
+            token = _token_row(c, token_hash)
+            if token is None:
+                return None
+            if (token.kind is not wanted or token.revoked_at is not None
+                    or (channel is not None and token.channel != channel)):
+                return None
+            if idle_ttl is not None:
+                last = token.last_used_at or token.created_at
+                if now - to_micros(last) > idle_ttl // timedelta(microseconds=1):
+                    return None
+            c.execute("UPDATE access_tokens SET last_used_at = ? WHERE token_hash = ?",
+                      (now, token_hash))
+            return _token_row(c, token_hash)
+        return await self._db.write(work)
+
+    async def revoke_tokens(self, kind: str, subject: str, at: datetime) -> int:
+        wanted = _token_kind(kind)
+
+        def work(c: sqlite3.Connection) -> int:
+            return c.execute("UPDATE access_tokens SET revoked_at = ? WHERE kind = ? AND"
+                             " subject = ? AND revoked_at IS NULL",
+                             (to_micros(at), wanted.value, subject)).rowcount
+        return await self._db.write(work)
+
+    async def list_tokens(self, kind: str, subject: str | None = None) -> list[AccessToken]:
+        wanted = _token_kind(kind)
+
+        def work(c: sqlite3.Connection) -> list[AccessToken]:
+            found = c.execute("SELECT * FROM access_tokens WHERE kind = ? AND"
+                              " (? IS NULL OR subject = ?) ORDER BY created_at, token_hash",
+                              (wanted.value, subject, subject)).fetchall()
+            return [rows.access_token(row) for row in found]
+        return await self._db.read(work)
+
+
+def _token_kind(kind: str) -> TokenKind:
+    try:
+        return TokenKind(kind)
+    except ValueError:
+        raise StoreError(f"unknown token kind {kind!r}: 'agent' or 'contact'") from None
+
+
+def _token_row(c: sqlite3.Connection, token_hash: str) -> AccessToken | None:
+    row = c.execute("SELECT * FROM access_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
+    return None if row is None else rows.access_token(row)
 
 
 def _remember_inbound(c: sqlite3.Connection, channel: str, external_id: str,

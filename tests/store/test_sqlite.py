@@ -306,7 +306,10 @@ def test_two_stores_opening_a_fresh_file_at_once_migrate_it_once(tmp_path: Path)
             for store in stores:
                 await store.close()
 
-    assert asyncio.run(main()) == [0] + [MIGRATIONS[-1].version] * 3
+    found = asyncio.run(main())
+    # one store found the file new and applied the first migration; the others found it
+    # migrated (a store may open between two migrations, so not necessarily to the newest)
+    assert found[0] == 0 and all(version > 0 for version in found[1:]), found
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (len(MIGRATIONS),)
 

@@ -124,5 +124,24 @@ _INITIAL = (
     "CREATE INDEX inbound_dedupe_received ON inbound_dedupe (received_at)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL),)
+_CONTEXT_AND_TOKENS = (
+    # runtime bookkeeping of a conversation (menu position, CSAT asked), a JSON object
+    "ALTER TABLE conversations ADD COLUMN context TEXT NOT NULL DEFAULT '{}'",
+    # bearer tokens of API agents and web-chat customers, stored only as sha256 hex
+    """CREATE TABLE access_tokens (
+        token_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('agent', 'contact')),
+        subject TEXT NOT NULL,
+        channel TEXT,
+        label TEXT,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT,
+        revoked_at BIGINT)""",
+    "CREATE INDEX access_tokens_subject ON access_tokens (kind, subject)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL),
+    Migration(2, "conversation context, access tokens", _CONTEXT_AND_TOKENS),
+)
 """Every migration, by ascending version."""
