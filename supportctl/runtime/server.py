@@ -1,0 +1,156 @@
+"""One running `supportctl serve`: the live stack, the store, the desk and the background workers.
+
+`Server.start` loads the stack (refusing one with errors) and opens the database; `run_workers`
+starts the outbox and timer workers; `reload` swaps in a new stack only after it checked clean;
+`stop` lets the workers finish what they hold and closes the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import ClientSession, ClientTimeout
+
+from supportctl.config import reporters
+from supportctl.logs import register_secrets
+from supportctl.plugins.channel import ChannelRuntime, SendError
+from supportctl.runtime.bus import Bus
+from supportctl.runtime.clock import Clock, SystemClock
+from supportctl.runtime.desk import Desk
+from supportctl.runtime.host import Host
+from supportctl.runtime.live import LiveStack, PluginRuntimeError, StackRefused, load_live
+from supportctl.runtime.metrics import Metrics
+from supportctl.runtime.outbox import OutboxWorker
+from supportctl.runtime.outgoing import Outgoing
+from supportctl.runtime.timers import TimerWorker
+from supportctl.settings import Settings
+from supportctl.store import Store, open_store
+from supportctl.store.records import Message
+
+log = structlog.get_logger("supportctl.server")
+
+
+@dataclass
+class ReloadResult:
+    ok: bool
+    version: str
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+class Server:
+    def __init__(self, settings: Settings, stack_path: Path, env: Mapping[str, str],
+                 store: Store, live: LiveStack, http: ClientSession, clock: Clock,
+                 metrics: Metrics) -> None:
+        self.settings = settings
+        self.stack_path = stack_path
+        self.env = env
+        self.store = store
+        self.http = http
+        self.clock = clock
+        self.metrics = metrics
+        self.bus = Bus()
+        self._live = live
+        self._reload_lock = asyncio.Lock()
+        worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.outbox = OutboxWorker(store, lambda: self._live.channels, clock, metrics,
+                                   worker_id=worker_id, concurrency=settings.outbox_workers,
+                                   on_sent=self._sent, on_window_closed=self._window_closed)
+        self.outgoing = Outgoing(store, metrics, self.bus, self.outbox.wake)
+        self.desk = Desk(store, self.live, clock, self.bus, metrics, self.outgoing,
+                         settings.public_url)
+        self.host = Host(store, self.desk, self.bus, clock)
+        self.timers = TimerWorker(store, self.desk, clock, worker_id=worker_id)
+        self._stop = asyncio.Event()
+        self._workers: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def start(cls, settings: Settings, stack_path: Path, env: Mapping[str, str], *,
+                    clock: Clock | None = None, store: Store | None = None) -> Server:
+        """Load and check the stack, then open the database. Raises StackRefused or
+        PluginRuntimeError before touching the database."""
+        clock = clock or SystemClock()
+        http = ClientSession(timeout=ClientTimeout(total=30))
+        try:
+            live = load_live(stack_path, env, clock.now(), http=http)
+            register_secrets(live.secrets)
+            store = store or await open_store(settings.database_url)
+        except BaseException:
+            await http.close()
+            raise
+        metrics = Metrics()
+        metrics.loaded(live.version, clock.now().timestamp(), reload=False)
+        server = cls(settings, stack_path, env, store, live, http, clock, metrics)
+        log.info("stack loaded", version=live.version, files=list(live.files),
+                 channels=sorted(live.stack.channels))
+        for channel_id, spec in live.specs.items():
+            if channel_id not in live.channels:
+                log.warning("channel has no runtime in this version: its webhook answers 404 "
+                            "and nothing is sent on it", channel=channel_id, type=spec.type)
+        return server
+
+    def live(self) -> LiveStack:
+        """The stack now served (read once per request: a reload swaps the whole of it)."""
+        return self._live
+
+    def run_workers(self) -> None:
+        self._workers = [asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
+                         asyncio.create_task(self.timers.run(self._stop), name="timers")]
+
+    async def stop(self) -> None:
+        """Let the workers finish what they hold, end live streams, close the database."""
+        self._stop.set()
+        self.bus.close()
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        for runtime in self._live.channels.values():
+            await runtime.close()
+        await self.http.close()
+        await self.store.close()
+
+    async def reload(self) -> ReloadResult:
+        """Check the stack file again and serve it if it has no errors; else keep the old."""
+        async with self._reload_lock:
+            now = self.clock.now()
+            old = self._live
+            try:
+                # checking a large stack takes a while: off the event loop
+                new = await asyncio.to_thread(load_live, self.stack_path, self.env, now,
+                                              http=self.http)
+            except StackRefused as refused:
+                self.metrics.reload_failed()
+                shown = json.loads(reporters.as_json(refused.diagnostics))
+                log.error("reload refused: the stack has errors; still serving the old one",
+                          version=old.version, errors=len(refused.diagnostics),
+                          diagnostics=reporters.text(refused.diagnostics))
+                return ReloadResult(False, old.version, shown, "the stack has errors")
+            except PluginRuntimeError as exc:
+                self.metrics.reload_failed()
+                log.error("reload refused; still serving the old stack", error=str(exc))
+                return ReloadResult(False, old.version, [], str(exc))
+            register_secrets(new.secrets)
+            self._live = new
+            self.metrics.loaded(new.version, now.timestamp(), reload=True)
+            for runtime in old.channels.values():
+                await runtime.close()
+            log.info("stack reloaded", version=new.version, previous=old.version)
+            return ReloadResult(True, new.version)
+
+    async def _sent(self, message: Message) -> None:
+        await self.desk.message_sent(message)
+
+    async def _window_closed(self, message: Message, error: SendError) -> None:
+        await self.store.append_event(message.conversation_id, "window_closed", {
+            "message_id": message.id, "channel": message.channel, "code": error.code,
+            "error": error.message}, self.clock.now())
+
+    def channel(self, channel_id: str) -> ChannelRuntime | None:
+        return self._live.channels.get(channel_id)
