@@ -1,0 +1,163 @@
+"""`supportctl token create|list|revoke` and `supportctl contacts merge`."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from conftest import REPO, CliResult
+
+from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from supportctl.store import SQLiteStore
+from supportctl.store.tokens import hash_token
+
+Run = Callable[..., CliResult]
+T = TypeVar("T")
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+EXAMPLE = REPO / "stack.yaml"  # agents amira, jana, lukas, mehmet, petra, sophie, tobias
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No settings from the environment; the current directory is an empty tmp_path."""
+    for name in ("SUPPORTCTL_DATABASE_URL", "SUPPORTCTL_STACK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    async def main() -> T:
+        store = await SQLiteStore.open(path)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+    return asyncio.run(main())
+
+
+def test_create_prints_a_token_once_and_stores_only_its_hash(run_cli: Run, tmp_path: Path
+                                                             ) -> None:
+    db = tmp_path / "t.db"
+    result = run_cli("token", "create", "jana", "--label", "laptop", "--stack", EXAMPLE,
+                     "--database", f"sqlite:///{db}")
+    assert result.code == EXIT_OK, result.err
+    token = result.out.strip()
+    assert token.startswith("sct_") and len(token) > 40 and "\n" not in token
+    assert "shown only this once" in result.err
+    dump = "\n".join(sqlite3.connect(db).iterdump())
+    assert token not in dump
+
+    async def check(s: SQLiteStore) -> None:
+        used = await s.use_token("agent", hash_token(token), T0)
+        assert used is not None and (used.subject, used.label) == ("jana", "laptop")
+    with_store(db, check)
+
+
+def test_create_refuses_an_agent_the_stack_does_not_know(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli("token", "create", "nobody", "--stack", EXAMPLE,
+                     "--database", f"sqlite:///{tmp_path / 't.db'}")
+    assert result.code == EXIT_INVALID
+    assert result.out == ""
+    assert "no agent 'nobody'" in result.err
+    assert "known agents: amira, jana, lukas, mehmet, petra, sophie, tobias" in result.err
+
+
+def test_create_reads_the_default_stack_here_and_skips_the_check_without_one(
+        run_cli: Run, tmp_path: Path) -> None:
+    # without a stack.yaml here: nothing to check against, said on stderr
+    result = run_cli("token", "create", "anyone")
+    assert result.code == EXIT_OK, result.err
+    assert "not checked" in result.err and result.out.startswith("sct_")
+    assert (tmp_path / "supportctl.db").is_file()  # the default database
+    (tmp_path / "stack.yaml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_cli("token", "create", "anyone").code == EXIT_INVALID
+    assert run_cli("token", "create", "petra").code == EXIT_OK
+
+
+def test_the_stack_may_come_from_the_settings(run_cli: Run, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORTCTL_STACK", str(EXAMPLE))
+    monkeypatch.setenv("SUPPORTCTL_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert run_cli("token", "create", "ghost").code == EXIT_INVALID
+    assert run_cli("token", "create", "sophie").code == EXIT_OK
+    assert (tmp_path / "env.db").is_file()
+
+
+def test_an_invalid_stack_named_is_refused_with_its_errors(run_cli: Run, tmp_path: Path
+                                                           ) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nagents: [not, a, mapping]\n", encoding="utf-8")
+    result = run_cli("token", "create", "jana", "--stack", broken)
+    assert result.code == EXIT_INVALID
+    assert "is not a valid stack" in result.err and result.out == ""
+
+
+def test_list_shows_times_and_labels_never_tokens_and_revoke_counts(run_cli: Run,
+                                                                    tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    made = [run_cli("token", "create", agent, "--label", label, "--stack", EXAMPLE,
+                    "--database", url).out.strip()
+            for agent, label in (("jana", "laptop"), ("jana", "phone"), ("lukas", "ci"))]
+    listed = run_cli("token", "list", "--database", url)
+    assert listed.code == EXIT_OK
+    lines = listed.out.splitlines()
+    assert lines[0].split() == ["AGENT", "LABEL", "CREATED", "LAST", "USED", "REVOKED"]
+    assert [line.split()[:2] for line in lines[1:]] == [["jana", "laptop"], ["jana", "phone"],
+                                                         ["lukas", "ci"]]
+    assert all(line.split()[-1] == "-" for line in lines[1:])  # none revoked yet
+    assert not any(token in listed.out or hash_token(token) in listed.out for token in made)
+
+    revoked = run_cli("token", "revoke", "jana", "--database", url)
+    assert (revoked.code, revoked.out.strip()) == (EXIT_OK, "revoked 2 tokens of agent jana")
+    again = run_cli("token", "revoke", "jana", "--database", url)
+    assert again.out.strip() == "revoked 0 tokens of agent jana"
+    jana = run_cli("token", "list", "jana", "--database", url).out.splitlines()
+    assert len(jana) == 3 and all(line.split()[-1].endswith("Z") for line in jana[1:])
+    nobody = run_cli("token", "list", "nobody", "--database", url)
+    assert (nobody.code, nobody.out) == (EXIT_OK, "")
+    assert "no tokens for agent nobody" in nobody.err
+
+
+def test_token_commands_refuse_a_bad_database_url(run_cli: Run) -> None:
+    result = run_cli("token", "list", "--database", "mysql://u:hunter2@host/db")
+    assert result.code == EXIT_USAGE
+    assert result.err.startswith("supportctl token list: ") and "hunter2" not in result.err
+
+
+def test_merge_prints_the_kept_contact_and_its_identities(run_cli: Run, tmp_path: Path
+                                                          ) -> None:
+    db = tmp_path / "t.db"
+
+    async def seed(s: SQLiteStore) -> tuple[str, str]:
+        keep = await s.resolve_contact("whatsapp", "+4915100", T0, name="Ana",
+                                       phone="+4915100")
+        drop = await s.resolve_contact("webchat", "visitor-7", T0, email="ana@example.com")
+        await s.open_conversation(drop.id, "webchat", T0)
+        return keep.id, drop.id
+    keep, drop = with_store(db, seed)
+    result = run_cli("contacts", "merge", keep, drop, "--database", f"sqlite:///{db}")
+    assert result.code == EXIT_OK, result.err
+    assert result.out.splitlines() == [
+        f"contact {keep} (Ana)",
+        "  webchat visitor-7 (verified: ana@example.com)",  # same time: by channel
+        "  whatsapp +4915100 (verified: +4915100)",
+    ]
+
+    async def check(s: SQLiteStore) -> None:
+        assert [c.contact_id for c in await s.list_conversations()] == [keep]
+    with_store(db, check)
+
+    missing = run_cli("contacts", "merge", keep, drop, "--database", f"sqlite:///{db}")
+    assert missing.code == EXIT_INVALID
+    assert f"no contact {drop}" in missing.err and missing.out == ""
+    same = run_cli("contacts", "merge", keep, keep, "--database", f"sqlite:///{db}")
+    assert same.code == EXIT_INVALID and "into itself" in same.err
+
+
+def test_merge_needs_two_ids(run_cli: Run) -> None:
+    assert run_cli("contacts", "merge", "only-one").code == EXIT_USAGE
