@@ -472,8 +472,8 @@ class Desk:
             if conversation.team is None:
                 continue
             contact = await self.store.get_contact(conversation.contact_id)
-            waiting.append(Queued(conversation.id, conversation.team, conversation.updated_at,
-                                  contact.language))
+            waiting.append(Queued(conversation.id, conversation.team,
+                                  await self._queued_since(conversation), contact.language))
         if not waiting:
             return 0
         offers, _ = drain(live.router, waiting, now, await self.routing_state())
@@ -484,6 +484,16 @@ class Desk:
                 rule=None, reason="queue", round_robin=method == "round_robin")
             self._assigned(conversation, now)
         return len(offers)
+
+    async def _queued_since(self, conversation: Conversation) -> datetime:
+        """When the conversation last went into the queue: its place in it. Not `updated_at`,
+        which every message and context change moves (a customer who writes again while
+        waiting would go to the back of the queue)."""
+        for event in reversed(await self.store.list_events(conversation.id)):
+            if ((event.kind == "assigned" and event.data.get("status") == "queued")
+                    or (event.kind == "status" and event.data.get("to") == "queued")):
+                return event.at
+        return conversation.updated_at
 
     # --- agent actions ------------------------------------------------------------------------
 
