@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from jsonschema import Draft202012Validator
 
 from supportctl.plugins.channel import ContactRef, InboundMessage
+from supportctl.runtime import agent_api
 from supportctl.runtime.app import create_app
 from supportctl.runtime.clock import FrozenClock
 from supportctl.runtime.server import Server
@@ -365,6 +367,27 @@ def test_event_stream_delivers_what_the_agent_may_see(tmp_path: Path) -> None:
             rest = await asyncio.wait_for(response.content.read(), TIMEOUT)
             assert b"event:" not in rest
             response.close()
+
+    run(tmp_path, body)
+
+
+def test_event_stream_keeps_alive_and_ends_when_the_client_leaves(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent_api, "KEEPALIVE", 0.05)
+
+    async def body(env: Env) -> None:
+        response = await env.client.get("/api/v1/events", headers=env.auth("sara"))
+        assert response.status == 200
+        lines: list[bytes] = []
+        while b": keepalive\n" not in lines:
+            lines.append(await asyncio.wait_for(response.content.readline(), TIMEOUT))
+        assert env.server.bus.subscribers("agents") == 1
+        response.close()
+        for _ in range(100):  # the next keepalive finds the client gone
+            if env.server.bus.subscribers("agents") == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert env.server.bus.subscribers("agents") == 0
 
     run(tmp_path, body)
 
