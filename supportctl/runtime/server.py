@@ -20,6 +20,7 @@ import structlog
 from aiohttp import ClientSession, ClientTimeout
 
 from supportctl.config import reporters
+from supportctl.config.sources import UnreadableStack
 from supportctl.logs import register_secrets
 from supportctl.plugins.channel import ChannelRuntime, SendError
 from supportctl.runtime.bus import Bus
@@ -132,7 +133,8 @@ class Server:
                           version=old.version, errors=len(refused.diagnostics),
                           diagnostics=reporters.text(refused.diagnostics))
                 return ReloadResult(False, old.version, shown, "the stack has errors")
-            except PluginRuntimeError as exc:
+            except (PluginRuntimeError, UnreadableStack) as exc:
+                # a stack file gone or unreadable (mid-deploy) is refused like an invalid one
                 self.metrics.reload_failed()
                 log.error("reload refused; still serving the old stack", error=str(exc))
                 return ReloadResult(False, old.version, [], str(exc))
