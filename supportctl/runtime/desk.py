@@ -407,6 +407,10 @@ class Desk:
             elif conversation.status is ConversationStatus.CLOSED:
                 return
             elif timer.kind is TimerKind.AUTO_CLOSE:
+                if conversation.status is ConversationStatus.QUEUED:
+                    # the silence is ours: nobody could answer yet (out of hours, a full team);
+                    # the idle clock starts again when an agent gets it (drain)
+                    return
                 await self.close(conversation.id, None, reason="idle")
             elif timer.kind is TimerKind.ESCALATION:
                 await self._escalate(live, conversation, timer, now)
@@ -477,12 +481,14 @@ class Desk:
         if not waiting:
             return 0
         offers, _ = drain(live.router, waiting, now, await self.routing_state())
+        rules = {conversation.id: conversation.rule for conversation in queued}
         for offer, agent in offers:
             method = live.stack.teams[offer.team].assign
             conversation = await self.store.assign(
                 offer.id, now, team=offer.team, agent=agent,
-                rule=None, reason="queue", round_robin=method == "round_robin")
+                rule=rules.get(offer.id), reason="queue", round_robin=method == "round_robin")
             self._assigned(conversation, now)
+            await self._touch(live, conversation.id, now)
         return len(offers)
 
     async def _queued_since(self, conversation: Conversation) -> datetime:

@@ -170,6 +170,7 @@ def test_the_queue_is_drained_oldest_first_when_the_shift_starts(tmp_path: Path)
             first = await conversation_of(server, "first")
             reasons = [r.reason for r in await server.store.assignment_history(first.id)]
             assert reasons[-1] == "queue"
+            assert first.rule == "everyone-else"  # the rule that routed it is kept
         finally:
             await server.stop()
 
@@ -223,6 +224,37 @@ def test_handover_requeue_with_nobody_on_the_next_shift_waits_in_the_queue(
             clock.set(at(7, 8, 1))  # Monday morning
             await server.desk.tick()
             assert holder(await conversation_of(server, "zoe")) == ("open", "support", "anna")
+        finally:
+            await server.stop()
+
+    run(body, tmp_path)
+
+
+def test_a_queued_conversation_is_not_closed_for_idleness_before_anyone_answers(
+        tmp_path: Path) -> None:
+    async def body(tmp: Path) -> None:
+        clock = FrozenClock(at(4, 23))  # Friday 23:00: "we are back at Monday 08:00"
+        server = await start(tmp, clock)
+        try:
+            await say(server, "wes", "Where is my parcel?", language="en")
+            wes = await conversation_of(server, "wes")
+            assert holder(wes) == ("queued", "support", None)
+            assert (await sent_texts(server, wes.id)) == [
+                "Nobody is in right now; we are back at 2026-11-30 08:00 UTC."]
+            clock.set(at(7, 7, 59))  # far past auto_close_after (2h), nobody on shift yet
+            await server.timers.run_once()
+            assert holder(await conversation_of(server, "wes")) == ("queued", "support", None)
+            clock.set(at(7, 8, 1))
+            await server.desk.tick()
+            assert holder(await conversation_of(server, "wes")) == ("open", "support", "anna")
+            # from the assignment on, the idle clock runs again
+            clock.advance(timedelta(hours=1, minutes=59))
+            await server.timers.run_once()
+            assert (await conversation_of(server, "wes")).status is ConversationStatus.OPEN
+            clock.advance(timedelta(minutes=2))
+            await server.timers.run_once()
+            wes = await conversation_of(server, "wes")
+            assert wes.status is ConversationStatus.CLOSED
         finally:
             await server.stop()
 
