@@ -246,7 +246,7 @@ class Desk:
     async def _send_menu(self, live: LiveStack, conversation: Conversation, contact: Contact,
                          state: MenuState, now: datetime) -> None:
         menu = live.stack.menus[state.menu]
-        language = live.texts.language_for(contact.language)
+        language = self.text_language(live, conversation, contact)
         variables = self.variables(live, conversation, contact)
         prompt = live.texts.text(menu.prompt, language, variables) or ""
         spec = live.specs.get(conversation.channel)
@@ -267,7 +267,7 @@ class Desk:
             await self.handoff(live, conversation, contact, now)
             return
         state = MenuState(path, int(conversation.context.get("retries", 0)))
-        language = live.texts.language_for(contact.language)
+        language = self.text_language(live, conversation, contact)
         outcome = live.menus.answer(state, text, language)
         if outcome.step is Step.HANDOFF or outcome.state is None:
             conversation = await self._save_menu(conversation, None, now)
@@ -328,7 +328,7 @@ class Desk:
             opening = (format_opening(decision.next_open, live.stack.workspace.timezone)
                        if decision.next_open else None)
             await self.outgoing.automatic(
-                live, conversation, decision.reply, live.texts.language_for(contact.language),
+                live, conversation, decision.reply, self.text_language(live, conversation, contact),
                 self.variables(live, conversation, contact, next_open=opening), now,
                 why="out-of-hours reply")
         await self.store.cancel_timers(conversation.id, [TimerKind.ESCALATION])
@@ -431,7 +431,7 @@ class Desk:
             "after": timer.payload.get("after"), "to": to}, now)
         log.info("conversation escalated", to=to, after=timer.payload.get("after"))
         if to is not None and to in live.router.assigners:
-            language = contact.language
+            language = self.language(live, conversation, contact)
             assignment = live.router.assigners[to].assign(now, await self.routing_state(),
                                                           language)
             conversation = await self.store.assign(
@@ -445,7 +445,7 @@ class Desk:
                               after=timer.payload.get("after"))
         if timer.payload.get("reply"):
             await self.outgoing.automatic(live, conversation, timer.payload["reply"],
-                                          live.texts.language_for(contact.language),
+                                          self.text_language(live, conversation, contact),
                                           self.variables(live, conversation, contact), now,
                                           why="escalation notice")
 
@@ -477,7 +477,8 @@ class Desk:
                 continue
             contact = await self.store.get_contact(conversation.contact_id)
             waiting.append(Queued(conversation.id, conversation.team,
-                                  await self._queued_since(conversation), contact.language))
+                                  await self._queued_since(conversation),
+                                  self.language(live, conversation, contact)))
         if not waiting:
             return 0
         offers, _ = drain(live.router, waiting, now, await self.routing_state())
@@ -537,7 +538,7 @@ class Desk:
         conversation = await self._active(conversation_id)
         contact = await self.store.get_contact(conversation.contact_id)
         message = await self.outgoing.template(
-            live, conversation, template_id, live.texts.language_for(contact.language),
+            live, conversation, template_id, self.text_language(live, conversation, contact),
             self.variables(live, conversation, contact, agent=agent), now, author=agent)
         await self._agent_spoke(live, conversation, agent, now)
         return message
@@ -565,8 +566,8 @@ class Desk:
         if agent is None:
             assert team is not None
             contact = await self.store.get_contact(conversation.contact_id)
-            chosen = live.router.assigners[team].assign(now, await self.routing_state(),
-                                                        contact.language)
+            chosen = live.router.assigners[team].assign(
+                now, await self.routing_state(), self.language(live, conversation, contact))
             agent = chosen.agent
         conversation = await self.store.assign(conversation.id, now, team=target_team,
                                                agent=agent, rule=conversation.rule,
@@ -592,7 +593,7 @@ class Desk:
         if csat is not None and handled:
             contact = await self.store.get_contact(conversation.contact_id)
             sent = await self.outgoing.automatic(
-                live, conversation, csat.template, live.texts.language_for(contact.language),
+                live, conversation, csat.template, self.text_language(live, conversation, contact),
                 self.variables(live, conversation, contact), now, why="csat question")
             if sent is not None:
                 context = {**conversation.context, "csat_asked_at": now.isoformat()}
@@ -634,11 +635,26 @@ class Desk:
         log.info("csat answered", score=score)
         if csat.thanks:
             await self.outgoing.automatic(live, conversation, csat.thanks,
-                                          live.texts.language_for(contact.language),
+                                          self.text_language(live, conversation, contact),
                                           self.variables(live, conversation, contact), now,
                                           why="csat thanks")
 
     # --- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def language(live: LiveStack, conversation: Conversation, contact: Contact) -> str | None:
+        """The contact's language, else the one their channel assumes until they tell
+        otherwise (`channels.<id>.language`, as routing assumes it too)."""
+        if contact.language is not None:
+            return contact.language
+        channel = live.stack.channels.get(conversation.channel)
+        return channel.language if channel is not None else None
+
+    def text_language(self, live: LiveStack, conversation: Conversation,
+                      contact: Contact) -> str:
+        """The language the desk writes to the contact in: theirs when the workspace serves
+        it, else the workspace's default."""
+        return live.texts.language_for(self.language(live, conversation, contact))
 
     def variables(self, live: LiveStack, conversation: Conversation, contact: Contact, *,
                   agent: str | None = None, next_open: str | None = None) -> Variables:

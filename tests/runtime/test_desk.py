@@ -456,6 +456,31 @@ def test_the_menu_reprompts_once_then_hands_off(tmp_path: Path) -> None:
     run(body, tmp_path)
 
 
+def test_the_channel_language_holds_for_contacts_who_did_not_say_theirs(
+        tmp_path: Path) -> None:
+    async def body(tmp: Path) -> None:
+        clock = FrozenClock(at(0, 23))
+        server = await start(tmp, clock)
+        try:
+            await say(server, "hans", "Hallo", channel="hallo", name="Hans")
+            hans = await conversation_of(server, "hans", "hallo")
+            assert (await sent_texts(server, hans.id))[0].startswith(
+                "Hallo Hans! Wähle ein Thema.")
+            await say(server, "hans", "Mit jemandem sprechen", channel="hallo")
+            assert (await sent_texts(server, hans.id))[-1] == (
+                "Gerade ist niemand da; wir sind ab 2026-11-24 08:00 UTC zurück.")
+            # queued out of hours on the English channel: drained to the English speaker
+            await say(server, "jim", "Hi", channel="english")
+            clock.set(at(1, 8, 1))
+            await server.desk.tick()
+            assert holder(await conversation_of(server, "jim", "english")) == (
+                "open", "support", "anna")
+        finally:
+            await server.stop()
+
+    run(body, tmp_path)
+
+
 # --- windowed channels --------------------------------------------------------------------------
 
 
