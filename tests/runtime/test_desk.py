@@ -423,6 +423,48 @@ def test_a_message_after_close_reopens_within_reopen_within(tmp_path: Path) -> N
     run(body, tmp_path)
 
 
+def test_a_reopened_conversation_is_routed_again_when_its_agent_is_off_shift(
+        tmp_path: Path) -> None:
+    async def body(tmp: Path) -> None:
+        clock = FrozenClock(at(0, 10))
+        server = await start(tmp, clock)
+        try:
+            cat = await closed_for_idleness(server, clock, "cat")
+            assert cat.agent == "anna"
+            clock.set(at(0, 17))  # anna went home at 16:00
+            await say(server, "cat", "The parcel still has not come")
+            reopened = await conversation_of(server, "cat")
+            assert reopened.id == cat.id
+            assert (reopened.status, reopened.team) == (ConversationStatus.OPEN, "support")
+            assert reopened.agent in {"carla", "dora"}
+            reasons = [r.reason for r in await server.store.assignment_history(cat.id)]
+            assert reasons[-1] == "reopen"
+        finally:
+            await server.stop()
+
+    run(body, tmp_path)
+
+
+def test_a_rating_after_the_csat_wait_is_an_ordinary_message(tmp_path: Path) -> None:
+    async def body(tmp: Path) -> None:
+        clock = FrozenClock(at(0, 10))
+        server = await start(tmp, clock)
+        try:
+            dan = await closed_for_idleness(server, clock, "dan")
+            assert "csat_asked_at" in dan.context
+            clock.advance(timedelta(hours=1, minutes=1))  # csat.wait is 1h
+            assert await server.timers.run_once() == 1  # the CSAT timeout
+            assert "csat_asked_at" not in (
+                await server.store.get_conversation(dan.id)).context
+            await say(server, "dan", "5")
+            assert await server.store.get_csat(dan.id) is None
+            assert holder(await conversation_of(server, "dan")) == ("open", "support", "anna")
+        finally:
+            await server.stop()
+
+    run(body, tmp_path)
+
+
 # --- menus --------------------------------------------------------------------------------------
 
 
