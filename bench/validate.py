@@ -204,7 +204,7 @@ def generate_stack(size: Size = Size()) -> str:
         texts = ", ".join(f"{code}: {q(message(hello, index, code))}"
                           for code, _, hello in languages)
         native = (f", whatsapp: {{name: bench_{index:04d}, language: en_US, "
-                  f"params: [contact.first_name]}}" if index % 10 == 0 else "")
+                  f"params: [contact.first_name]}}" if index % 10 == 0 or index == 1 else "")
         out.append(f"  tpl-{index:04d}: {{text: {{{texts}}}{native}}}")
 
     def label(word: str) -> str:

@@ -394,7 +394,16 @@ def message_templates() -> dict[str, Any]:
         "csat": "Asked when a conversation closes.",
         "csat_thanks": "Sent after a valid CSAT answer.",
     }
-    return {key: {"description": description, "text": _text(TEMPLATES, key)}
+    # sent long after the customer's last message (at close, on escalation): past the
+    # messaging windows, where only the channels' approved templates may go
+    late = ("still_waiting", "safety_escalated", "csat")
+    return {key: {"description": description, "text": _text(TEMPLATES, key),
+                  **({"whatsapp": {"name": f"creator_{key}",
+                                   "language": {lang.code: lang.whatsapp for lang in LANGUAGES},
+                                   "category": "utility"},
+                      "wechat": {"template_id": f"Vd0rA7kQ{key}",
+                                 "data": {"first": "{{contact.first_name}}"}}}
+                     if key in late else {})}
             for key, description in described.items()}
 
 

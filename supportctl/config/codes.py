@@ -176,6 +176,11 @@ CATALOGUE: tuple[Code, ...] = (
          "environment with `${VAR}`; anyone who can read the repository can use it."),
     Code("C805", "channel-check", _E, "Channel configuration problem",
          "A check specific to the channel's plugin failed; the message says which."),
+    Code("C806", "no-template-outside-window", _W, "Automatic message without a native template",
+         "A message the runtime sends by itself long after the customer's last message (the "
+         "CSAT question at close, an escalation notice) has no native template for a channel "
+         "with a messaging window (WhatsApp 24 h, WeChat 48 h). Outside the window only such a "
+         "template may be sent, so the runtime records the message as not sent instead."),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CATALOGUE}

@@ -352,6 +352,15 @@ channels:
   wechat-hk: {type: wechat, app_id: wx0123456789abcdef, app_secret: "${WECHAT_APP_SECRET}",
               token: "${WECHAT_TOKEN}"}    # the same account twice
 """,
+    "C806": """\
+channels:
+  whatsapp: {type: whatsapp, phone_number_id: "1098765432", access_token: "${WA_TOKEN}",
+             app_secret: "${WA_APP_SECRET}", verify_token: "${WA_VERIFY_TOKEN}"}
+templates:
+  csat: {text: "How did we do? Reply 1 to 5."}   # no `whatsapp:` template
+conversations:
+  csat: {template: csat}    # asked at close, often after the 24-hour window
+""",
 }
 
 

@@ -122,4 +122,45 @@ def plugin_checks(context: CheckContext) -> Iterator[Finding]:
                     finding.path, "C805", finding.message, finding.hint, finding.severity)
 
 
-CHECKS: list[Check] = [menu_limits, text_limits, literal_secrets, plugin_checks]
+def _late_messages(context: CheckContext) -> Iterator[tuple[str, YamlPath, str]]:
+    """Automatic messages that may go out long after the customer's last message:
+    (template id, where it is named, when it is sent)."""
+    csat = context.stack.conversations.csat
+    if csat is not None:
+        yield csat.template, ("conversations", "csat", "template"), \
+            "when a conversation closes (an idle one closes after `auto_close_after`)"
+    for index, rule in enumerate(context.stack.routing):
+        for step_index, step in enumerate(rule.escalate):
+            if step.reply is not None:
+                yield step.reply, ("routing", index, "escalate", step_index, "reply"), \
+                    "when the conversation escalates (out of hours, the clock starts at the " \
+                    "next opening)"
+
+
+def templates_outside_window(context: CheckContext) -> Iterator[Finding]:
+    """Warn when an automatic message has no native template for a channel with a messaging
+    window: once the window has closed, the runtime could not send it there at all."""
+    windowed: dict[str, tuple[str, ChannelSpec]] = {}  # channel type -> (first channel, spec)
+    for channel_id, channel in context.stack.channels.items():
+        spec = context.plugins.channels.get(channel.type)
+        if spec is not None and spec.window is not None and spec.template_model is not None:
+            windowed.setdefault(channel.type, (channel_id, spec))
+    templates = context.stack.templates
+    reported: set[tuple[str, str]] = set()  # (template, channel type): once, where first named
+    for template_id, path, when in _late_messages(context):
+        template = templates.get(template_id)
+        if template is None:
+            continue  # R-codes report unknown templates
+        for kind, (channel_id, spec) in sorted(windowed.items()):
+            if getattr(template, kind, None) is None and (template_id, kind) not in reported:
+                reported.add((template_id, kind))
+                hours = int(spec.window.total_seconds() // 3600) if spec.window else 0
+                yield Finding(path, "C806", f"template {template_id!r} is sent {when}, which "
+                              f"can be more than {hours} h after the customer last wrote; it has "
+                              f"no {kind} version, so on channel {channel_id!r} it would not be "
+                              "sent then", f"add `{kind}:` with an approved {spec.title} "
+                              f"template to templates.{template_id}")
+
+
+CHECKS: list[Check] = [menu_limits, text_limits, literal_secrets, plugin_checks,
+                       templates_outside_window]
