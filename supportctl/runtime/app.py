@@ -152,7 +152,17 @@ def create_app(server: Server) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_post("/-/reload", reload)
     agent_api.setup(app, server)
+    app.on_shutdown.append(_end_streams)
     return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Live streams (web chat, agents' events) would hold shutdown for its whole grace period:
+    end them first, so only ordinary requests are waited for."""
+    server = app[SERVER]
+    server.bus.close()
+    for runtime in server.live().channels.values():
+        await runtime.close()
 
 
 def _current(server: Server, channel_id: str, method: str, path: str) -> Handler:
