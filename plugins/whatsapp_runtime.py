@@ -100,6 +100,7 @@ class WhatsAppChannelRuntime(ChannelRuntime):
 
     window = timedelta(hours=24)
     max_body = 8 * 1024 * 1024  # batches of 1,000 updates reach 3 MB
+    send_rate = (80.0, 80)  # Cloud API throughput: 80 messages a second per business number
     config: WhatsAppChannel
 
     # --- inbound ------------------------------------------------------------------------------

@@ -353,7 +353,9 @@ class ChannelRuntime(ABC):
     window: timedelta | None = None
     """Free text is allowed this long after the customer's last message (None: always)."""
     max_body: ClassVar[int] = DEFAULT_MAX_BODY
-    """Largest webhook body accepted; the server sizes its limit to the largest of these."""
+    """Largest webhook body accepted (the server's `max_body_bytes` caps it too)."""
+    send_rate: ClassVar[tuple[float, int] | None] = None
+    """(messages per second, burst) the provider allows one account; the outbox keeps to it."""
 
     def __init__(self, channel_id: str, config: ChannelConfig, *,
                  http: ClientSession | None = None) -> None:

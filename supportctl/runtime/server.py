@@ -47,6 +47,12 @@ class ReloadResult:
     error: str | None = None
 
 
+def send_rates(live: LiveStack) -> dict[str, tuple[float, int]]:
+    """Each channel's provider rate limit, as its plugin declares it."""
+    return {channel_id: runtime.send_rate for channel_id, runtime in live.channels.items()
+            if runtime.send_rate is not None}
+
+
 class Server:
     def __init__(self, settings: Settings, stack_path: Path, env: Mapping[str, str],
                  store: Store, live: LiveStack, http: ClientSession, clock: Clock,
@@ -64,6 +70,7 @@ class Server:
         worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.outbox = OutboxWorker(store, lambda: self._live.channels, clock, metrics,
                                    worker_id=worker_id, concurrency=settings.outbox_workers,
+                                   rates=send_rates(live),
                                    on_sent=self._sent, on_window_closed=self._window_closed)
         self.outgoing = Outgoing(store, metrics, self.bus, self.outbox.wake)
         self.desk = Desk(store, self.live, clock, self.bus, metrics, self.outgoing,
@@ -139,6 +146,10 @@ class Server:
                 log.error("reload refused; still serving the old stack", error=str(exc))
                 return ReloadResult(False, old.version, [], str(exc))
             register_secrets(new.secrets)
+            for channel_id in old.channels.keys() - new.channels.keys():
+                self.outbox.limits.set_rate(channel_id, None)
+            for channel_id, (rate, burst) in send_rates(new).items():
+                self.outbox.limits.set_rate(channel_id, rate, burst)
             self._live = new
             self.metrics.loaded(new.version, now.timestamp(), reload=True)
             for runtime in old.channels.values():

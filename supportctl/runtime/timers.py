@@ -20,6 +20,10 @@ from supportctl.store.interface import Store
 
 log = structlog.get_logger("supportctl.timers")
 
+# dedupe keys are kept well past the longest redelivery horizon (WhatsApp retries for 7 days)
+DEDUPE_KEEP = timedelta(days=30)
+PRUNE_EVERY = 3600.0  # seconds
+
 
 class TimerWorker:
     def __init__(self, store: Store, desk: Desk, clock: Clock, *, worker_id: str,
@@ -54,14 +58,24 @@ class TimerWorker:
             if len(due) < self.batch:
                 return fired
 
+    async def prune(self) -> int:
+        """Forget inbound dedupe keys older than DEDUPE_KEEP; how many."""
+        pruned = await self.store.prune_dedupe(self.clock.now() - DEDUPE_KEEP)
+        if pruned:
+            log.info("dedupe keys pruned", count=pruned, older_than_days=DEDUPE_KEEP.days)
+        return pruned
+
     async def run(self, stop: asyncio.Event) -> None:
-        next_tick = 0.0
+        next_tick = next_prune = 0.0
         while not stop.is_set():
             try:
                 await self.run_once()
                 if time.monotonic() >= next_tick:
                     await self.desk.tick()
                     next_tick = time.monotonic() + self.tick_interval
+                if time.monotonic() >= next_prune:
+                    await self.prune()
+                    next_prune = time.monotonic() + PRUNE_EVERY
             except Exception:
                 log.exception("timer worker pass failed; trying again")
             with contextlib.suppress(TimeoutError):
