@@ -376,14 +376,30 @@ class Api:
         conversation = await self.visible(caller, request)
         text = text_field(await body_of(request), "text")
         assert text is not None
-        await self.server.desk.note(conversation.id, caller.agent, text)
-        events = await self.server.store.list_events(conversation.id)
-        note = next((e for e in reversed(events) if e.kind == "note"
-                     and e.data.get("author") == caller.agent and e.data.get("text") == text),
-                    None)
-        body = (note_json(note) if note is not None else
-                {"id": None, "author": caller.agent, "text": text, "at": iso(caller.now)})
-        return web.json_response(body, status=201)
+        note = await self.server.desk.note(conversation.id, caller.agent, text)
+        return web.json_response(note_json(note), status=201)
+
+    async def merge_contacts(self, request: web.Request, caller: Caller) -> web.StreamResponse:
+        """Supervisors join two contacts the channels could not match (same person, no
+        verified phone or email in common)."""
+        if not caller.supervisor:
+            return error(403, "merging contacts is for supervisors")
+        data = await body_of(request)
+        keep, drop = text_field(data, "keep"), text_field(data, "drop")
+        assert keep is not None and drop is not None
+        if keep == drop:
+            raise Invalid(422, "drop: must be another contact than keep")
+        store = self.server.store
+        for field, contact_id in (("keep", keep), ("drop", drop)):
+            try:
+                await store.get_contact(contact_id)
+            except NotFound:
+                raise Invalid(422, f"{field}: no contact {contact_id!r}") from None
+        merged = await store.merge_contacts(keep, drop, caller.now)
+        return web.json_response({
+            **(contact_json(merged) or {}),
+            "identities": [{"channel": i.channel, "external_user_id": i.external_user_id}
+                           for i in merged.identities]})
 
     async def events(self, request: web.Request, caller: Caller) -> web.StreamResponse:
         """Server-Sent Events of what happens to the conversations the agent may see."""
@@ -463,6 +479,7 @@ def setup(app: web.Application, server: Server) -> None:
         ("POST", "/conversations/{id}/close", api.authed(api.close)),
         ("POST", "/conversations/{id}/reopen", api.authed(api.reopen)),
         ("POST", "/conversations/{id}/notes", api.authed(api.add_note)),
+        ("POST", "/contacts/merge", api.authed(api.merge_contacts)),
         ("GET", "/events", api.authed(api.events)),
         ("GET", "/openapi.json", api.openapi_json),
     ]

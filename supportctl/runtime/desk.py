@@ -53,6 +53,7 @@ from supportctl.store.records import (
     Conversation,
     ConversationStatus,
     Direction,
+    Event,
     Message,
     MessageStatus,
     Timer,
@@ -616,11 +617,11 @@ class Desk:
         await self._touch(live, conversation.id, now)
         return conversation
 
-    async def note(self, conversation_id: str, agent: str, text: str) -> None:
+    async def note(self, conversation_id: str, agent: str, text: str) -> Event:
         """An internal note: seen by agents, never sent to the customer."""
         conversation = await self.store.get_conversation(conversation_id)
-        await self.store.append_event(conversation.id, "note", {"author": agent, "text": text},
-                                      self.clock.now())
+        return await self.store.append_event(conversation.id, "note",
+                                             {"author": agent, "text": text}, self.clock.now())
 
     async def _csat_answer(self, live: LiveStack, conversation: Conversation, contact: Contact,
                            text: str | None, now: datetime) -> None:

@@ -119,6 +119,22 @@ SCHEMAS: JSON = {
             },
         }],
     },
+    "MergeBody": {
+        "type": "object", "required": ["keep", "drop"],
+        "properties": {"keep": {"type": "string", "description": "contact id kept"},
+                       "drop": {"type": "string", "description": "contact id merged into it"}},
+    },
+    "MergedContact": {
+        "type": "object", "required": ["id", "name", "language", "identities"],
+        "properties": {
+            "id": {"type": "string"}, "name": nullable({"type": "string"}),
+            "language": nullable({"type": "string"}),
+            "identities": {"type": "array", "items": {
+                "type": "object", "required": ["channel", "external_user_id"],
+                "properties": {"channel": {"type": "string"},
+                               "external_user_id": {"type": "string"}}}},
+        },
+    },
     "TextBody": {
         "type": "object", "required": ["text"], "properties": {"text": TEXT},
     },
@@ -228,6 +244,16 @@ def paths() -> JSON:
             "Add an internal note", "Seen by agents, never sent to the customer.",
             {"201": response("the note", ref("Note"))},
             body=ref("TextBody"), operation_id="addNote"),
+        "/api/v1/contacts/merge": {"post": {
+            "summary": "Merge two contacts (supervisors)",
+            "description": "The identities and conversations of `drop` move to `keep`, which "
+                           "keeps its own attributes and takes `drop`'s only where it has none.",
+            "operationId": "mergeContacts", "tags": ["contacts"],
+            "requestBody": {"required": True, **json_body(ref("MergeBody"))},
+            "responses": {"200": response("the kept contact", ref("MergedContact")),
+                          "401": UNAUTHORIZED,
+                          "403": problem("the agent is not a supervisor"),
+                          "422": INVALID}}},
         "/api/v1/events": {"get": {
             "summary": "Live events (Server-Sent Events)",
             "description": "One SSE event per change of a conversation the agent may see: "
@@ -256,7 +282,8 @@ def document() -> JSON:
                                 "replies, templates, transfers, notes and live events."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "agent"}, {"name": "conversations"}, {"name": "meta"}],
+        "tags": [{"name": "agent"}, {"name": "conversations"}, {"name": "contacts"},
+                 {"name": "meta"}],
         "paths": paths(),
         "components": {
             "securitySchemes": {"bearer": {

@@ -155,6 +155,10 @@ class Server:
             for runtime in old.channels.values():
                 await runtime.close()
             log.info("stack reloaded", version=new.version, previous=old.version)
+            added = sorted(new.channels.keys() - old.channels.keys())
+            if any(new.channels[c].routes(self.host) for c in added):
+                log.warning("channels added by the reload serve their own HTTP API only after a "
+                            "restart", channels=added)
             return ReloadResult(True, new.version)
 
     async def _sent(self, message: Message) -> None:

@@ -402,6 +402,28 @@ def test_event_stream_needs_a_token(tmp_path: Path) -> None:
 
 # --- the OpenAPI document ----------------------------------------------------------------------
 
+def test_a_supervisor_merges_two_contacts_of_one_person(tmp_path: Path) -> None:
+    async def body(env: Env) -> None:
+        web = await env.customer_writes("web", "visitor-7", "Hi, it's Max from the chat")
+        wa = await env.customer_writes("wa", "4915100000007", "Max here, on WhatsApp")
+        store = env.server.store
+        keep = (await store.get_conversation(web)).contact_id
+        drop = (await store.get_conversation(wa)).contact_id
+        assert keep != drop
+        status, refused = await env.post("/api/v1/contacts/merge", {"keep": keep, "drop": drop})
+        assert status == 403 and "supervisors" in refused["error"]
+        status, wrong = await env.post("/api/v1/contacts/merge",
+                                       {"keep": keep, "drop": "nobody"}, agent="sara")
+        assert status == 422 and wrong["error"].startswith("drop:")
+        status, merged = await env.post("/api/v1/contacts/merge",
+                                        {"keep": keep, "drop": drop}, agent="sara")
+        assert status == 200 and merged["id"] == keep
+        assert sorted(i["channel"] for i in merged["identities"]) == ["wa", "web"]
+        assert (await store.get_conversation(wa)).contact_id == keep
+
+    run(tmp_path, body)
+
+
 def test_openapi_document_describes_every_route_and_nothing_else(tmp_path: Path) -> None:
     async def body(env: Env) -> None:
         response = await env.client.get("/api/v1/openapi.json")  # no token needed
