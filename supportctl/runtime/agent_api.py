@@ -28,6 +28,7 @@ from supportctl.runtime.desk import AGENTS_TOPIC, ActionRefused, may_see, teams_
 from supportctl.runtime.live import LiveStack
 from supportctl.runtime.outgoing import NoRuntime, WindowClosed
 from supportctl.runtime.payloads import PayloadError, display_text
+from supportctl.runtime.responses import error
 from supportctl.runtime.server import Server
 from supportctl.store.interface import NotFound
 from supportctl.store.records import (
@@ -78,10 +79,6 @@ class Caller:
 
     def sees(self, conversation: Conversation) -> bool:
         return may_see(self.live, self.agent, conversation)
-
-
-def error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
 
 
 def unauthorized(message: str) -> web.Response:

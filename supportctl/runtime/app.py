@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import structlog
 from aiohttp import web
@@ -24,6 +23,7 @@ from aiohttp import web
 from supportctl.plugins.channel import WebhookRejected, WebhookRequest, receive
 from supportctl.runtime import agent_api
 from supportctl.runtime.metrics import CONTENT_TYPE
+from supportctl.runtime.responses import error
 from supportctl.runtime.server import Server
 from supportctl.store.interface import StoreError, Unavailable
 
@@ -31,10 +31,6 @@ log = structlog.get_logger("supportctl.http")
 
 SERVER = web.AppKey("server", Server)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
 
 
 @web.middleware

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from supportctl.config.model.common import texts_of
+from supportctl.config.model.common import text_in, texts_of
 from supportctl.config.model.messages import Menu, MenuOption
 from supportctl.config.model.stack import StackBase
 from supportctl.config.plugin_spec import MenuLimits
@@ -152,9 +152,7 @@ class MenuEngine:
 
     def _pick(self, language: str | None) -> Callable[[str | dict[str, str] | None], str]:
         def pick(value: str | dict[str, str] | None) -> str:
-            texts = texts_of(value, self.default_language)
-            return (texts.get(language or "") or texts.get(self.default_language)
-                    or next(iter(texts.values()), ""))
+            return text_in(value, language, self.default_language) or ""
         return pick
 
     def match(self, menu_id: str, menu: Menu, typed: str) -> int | None:

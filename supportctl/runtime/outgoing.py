@@ -73,15 +73,19 @@ class Outgoing:
         self.wake()
         return stored
 
+    @staticmethod
+    def _can_send(live: LiveStack, conversation: Conversation) -> None:
+        if conversation.channel not in live.channels:
+            kind = live.channel_type(conversation.channel)
+            raise NoRuntime(f"channel {conversation.channel!r} ({kind}) has no runtime in this "
+                            "version of supportctl")
+
     async def free_text(self, live: LiveStack, conversation: Conversation,
                         message: OutboundMessage, at: datetime, *, author: str | None = None
                         ) -> Message:
         """A message that is not a template (an agent's reply, a menu, an FAQ answer): refused
         with WindowClosed outside the window."""
-        if conversation.channel not in live.channels:
-            kind = live.channel_type(conversation.channel)
-            raise NoRuntime(f"channel {conversation.channel!r} ({kind}) has no runtime in this "
-                            "version of supportctl")
+        self._can_send(live, conversation)
         if not self.window_open(live, conversation, at):
             raise WindowClosed(conversation.channel, live.channel_type(conversation.channel),
                                self.templates_for(live, conversation.channel))
@@ -92,10 +96,8 @@ class Outgoing:
                        author: str | None = None) -> Message:
         """A template: its text inside the window, its native version outside (or when it has
         no text); WindowClosed when neither can go."""
+        self._can_send(live, conversation)
         kind = live.channel_type(conversation.channel)
-        if conversation.channel not in live.channels:
-            raise NoRuntime(f"channel {conversation.channel!r} ({kind}) has no runtime in this "
-                            "version of supportctl")
         text = live.texts.text(template_id, language, variables)
         message: OutboundMessage | None = None
         if text is not None and self.window_open(live, conversation, at):

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from supportctl.config.checks.templates import PLACEHOLDER
-from supportctl.config.model.common import StackModel, texts_of
+from supportctl.config.model.common import StackModel, text_in
 from supportctl.config.model.stack import StackBase
 from supportctl.plugins.channel import OutboundTemplate
 
@@ -75,9 +75,7 @@ class Texts:
         template = self.stack.templates.get(template_id)
         if template is None:
             return None
-        texts = texts_of(template.text, self.default_language)
-        chosen = (texts.get(language or "") or texts.get(self.default_language)
-                  or next(iter(texts.values()), None))
+        chosen = text_in(template.text, language, self.default_language)
         if chosen is None:
             return None
         return fill(chosen, variables.as_mapping(self.stack.workspace.name))
@@ -85,9 +83,7 @@ class Texts:
     def localized(self, value: str | dict[str, str] | None, language: str | None,
                   variables: Variables | None = None) -> str:
         """A text given inline (an FAQ answer) in the contact's language."""
-        texts = texts_of(value, self.default_language)
-        chosen = (texts.get(language or "") or texts.get(self.default_language)
-                  or next(iter(texts.values()), ""))
+        chosen = text_in(value, language, self.default_language) or ""
         if variables is None:
             return chosen
         return fill(chosen, variables.as_mapping(self.stack.workspace.name))

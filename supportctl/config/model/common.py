@@ -120,6 +120,14 @@ def texts_of(value: str | dict[str, str] | None, default_language: str) -> dict[
     return dict(value)
 
 
+def text_in(value: str | dict[str, str] | None, language: str | None,
+            default_language: str) -> str | None:
+    """A Text in `language`, else in the default language, else in any; None when empty."""
+    texts = texts_of(value, default_language)
+    return (texts.get(language or "") or texts.get(default_language)
+            or next(iter(texts.values()), None))
+
+
 def as_list(value: Any) -> list[Any]:
     """`x` -> `[x]`, a list as it is, None -> `[]`: for fields that take one id or several."""
     if value is None:
