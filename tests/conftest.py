@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from supportctl.cli import main
 from supportctl.config.model.stack import StackBase
+from supportctl.store import SQLiteStore
 from supportctl.validation import validate_stack
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,3 +60,17 @@ def valid_stack(path: Path) -> StackBase:
     result = validate_stack(path, env={})
     assert result.stack is not None and not result.diagnostics.errors, result.diagnostics.errors
     return result.stack
+
+
+T = TypeVar("T")
+
+
+def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    """Open the SQLite store at `path`, run `body` on it, close it."""
+    async def main() -> T:
+        store = await SQLiteStore.open(path)
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+    return asyncio.run(main())

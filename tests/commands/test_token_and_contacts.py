@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from conftest import REPO, CliResult
+from conftest import REPO, CliResult, with_store
 
 from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from supportctl.store import SQLiteStore
 from supportctl.store.tokens import hash_token
 
 Run = Callable[..., CliResult]
-T = TypeVar("T")
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXAMPLE = REPO / "stack.yaml"  # agents amira, jana, lukas, mehmet, petra, sophie, tobias
 
@@ -29,15 +26,6 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
-
-def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = await SQLiteStore.open(path)
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-    return asyncio.run(main())
 
 
 def test_create_prints_a_token_once_and_stores_only_its_hash(run_cli: Run, tmp_path: Path

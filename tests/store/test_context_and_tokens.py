@@ -3,32 +3,20 @@ access tokens (stored by hash only)."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from conftest import with_store
 
 from supportctl.store import NotFound, SQLiteStore, StoreError
 from supportctl.store.migrations import MIGRATIONS
 from supportctl.store.records import ConversationStatus, Direction, TokenKind
 from supportctl.store.tokens import hash_token, new_token
 
-T = TypeVar("T")
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-
-def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
-    async def main() -> T:
-        store = await SQLiteStore.open(path)
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-    return asyncio.run(main())
 
 
 def test_a_version_1_database_is_upgraded_and_keeps_its_conversations(tmp_path: Path) -> None:

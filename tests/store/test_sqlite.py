@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from conftest import with_store
 
 from supportctl.store import NotFound, SQLiteStore, StoreError, Unavailable, open_store
 from supportctl.store.migrations import MIGRATIONS
@@ -21,19 +20,8 @@ from supportctl.store.records import (
     TimerKind,
 )
 
-T = TypeVar("T")
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-
-def with_store(path: Path, body: Callable[[SQLiteStore], Awaitable[T]]) -> T:
-    """Open the store at `path`, run `body` on it, close it."""
-    async def main() -> T:
-        store = await SQLiteStore.open(path)
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-    return asyncio.run(main())
 
 
 def test_migrations_create_the_schema_and_reopening_applies_nothing_twice(tmp_path: Path) -> None:
