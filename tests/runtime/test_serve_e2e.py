@@ -11,18 +11,17 @@ import copy
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientSession, web
+from aiohttp import web
+from serving import Running, listening
+from serving import serving as serve_stack
 from supportctl_plugins.whatsapp_runtime import signature
 
-from supportctl.runtime.app import create_app
 from supportctl.runtime.clock import FrozenClock
 from supportctl.runtime.server import Server
-from supportctl.settings import Settings
 from supportctl.store.tokens import hash_token
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -47,32 +46,6 @@ class FakeGraph:
                                   "messages": [{"id": f"wamid.out{len(self.sent)}"}]})
 
 
-@asynccontextmanager
-async def listening(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@dataclass
-class Running:
-    server: Server
-    url: str
-    http: ClientSession
-
-    async def send_all(self) -> int:
-        return await self.server.outbox.run_once()
-
-    def agent(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-
 def environment(graph_url: str) -> dict[str, str]:
     return {"WA_ACCESS_TOKEN": "e2e-access-token", "WA_APP_SECRET": APP_SECRET,
             "WA_VERIFY_TOKEN": "e2e-verify", "WA_API_BASE": graph_url,
@@ -81,13 +54,8 @@ def environment(graph_url: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def serving(database: Path, clock: FrozenClock, graph_url: str) -> AsyncIterator[Running]:
-    settings = Settings(database_url=f"sqlite:///{database}", admin_token=None)
-    server = await Server.start(settings, STACK, environment(graph_url), clock=clock)
-    try:
-        async with listening(create_app(server)) as url, ClientSession() as http:
-            yield Running(server, url, http)
-    finally:
-        await server.stop()
+    async with serve_stack(STACK, database, clock, environment(graph_url)) as running:
+        yield running
 
 
 def run(body: Callable[[Path], Awaitable[None]], tmp_path: Path) -> None:
