@@ -44,6 +44,10 @@ class WebhookRejected(Exception):
         self.reason = reason
 
 
+class RegistrationFailed(Exception):
+    """The provider refused to register a webhook; the message says why."""
+
+
 class Headers(Mapping[str, str]):
     """HTTP headers looked up case-insensitively (the last value of a repeated header wins)."""
 
@@ -216,7 +220,11 @@ InboundEvent = InboundMessage | InteractiveReply | DeliveryStatus
 
 @dataclass(frozen=True, slots=True)
 class OutboundText:
+    """Free text. `human`: written by an agent, not by the desk (Messenger tags such messages
+    HUMAN_AGENT, which lets them through for longer after the customer's last message)."""
+
     text: str
+    human: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,8 +362,16 @@ class ChannelRuntime(ABC):
     """Free text is allowed this long after the customer's last message (None: always)."""
     max_body: ClassVar[int] = DEFAULT_MAX_BODY
     """Largest webhook body accepted (the server's `max_body_bytes` caps it too)."""
+    human_window: timedelta | None = None
+    """An agent's free text is allowed this long (None: as long as `window`); Messenger's
+    HUMAN_AGENT tag gives 7 days."""
     send_rate: ClassVar[tuple[float, int] | None] = None
     """(messages per second, burst) the provider allows one account; the outbox keeps to it."""
+    passive_replies: ClassVar[bool] = False
+    """The provider takes a reply in the webhook's HTTP answer (WeChat): the server processes a
+    delivery before answering and offers `passive_reply` the first message it queued."""
+    reply_deadline: ClassVar[float] = 4.0
+    """Seconds the server may spend processing before it must answer without a passive reply."""
 
     def __init__(self, channel_id: str, config: ChannelConfig, *,
                  http: ClientSession | None = None) -> None:
@@ -384,11 +400,26 @@ class ChannelRuntime(ABC):
     async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
         """Send one message; failures are returned as `SendResult.error`, never raised."""
 
-    def window_open(self, last_inbound_at: datetime | None, now: datetime) -> bool:
-        """Whether free text may be sent now, given the customer's last message."""
-        if self.window is None:
+    def window_open(self, last_inbound_at: datetime | None, now: datetime, *,
+                    human: bool = False) -> bool:
+        """Whether free text may be sent now, given the customer's last message; `human`: the
+        text is an agent's (see `human_window`)."""
+        window = (self.human_window or self.window) if human else self.window
+        if window is None:
             return True
-        return last_inbound_at is not None and now - last_inbound_at < self.window
+        return last_inbound_at is not None and now - last_inbound_at < window
+
+    def passive_reply(self, request: WebhookRequest, event: InboundMessage | InteractiveReply,
+                      message: OutboundMessage) -> WebhookResponse | None:
+        """The webhook's answer carrying `message` as the reply to `event` (only called when
+        `passive_replies` is set), or None when it cannot be one: it is then sent by `send`."""
+        return None
+
+    async def register_webhook(self, url: str) -> str | None:
+        """Tell the provider to deliver to `url` (Telegram's setWebhook), for `supportctl
+        channels register`: what was done, in a line, or None when the provider has no API for
+        it (the URL is entered in its console). Raises RegistrationFailed."""
+        return None
 
     def routes(self, host: ChannelHost) -> Sequence[Route]:
         """HTTP routes of the channel's own API beside its webhook (web chat has several)."""

@@ -245,7 +245,7 @@ class Api:
                 "closed_at": iso(conversation.closed_at),
                 "updated_at": iso(conversation.updated_at),
                 "window_open": self.server.outgoing.window_open(caller.live, conversation,
-                                                                caller.now),
+                                                                caller.now, human=True),
                 "last_customer_message": last_customer_message(conversation)}
 
     async def one(self, caller: Caller, conversation: Conversation) -> JSON:
@@ -258,7 +258,7 @@ class Api:
         live = caller.live
         if conversation.channel not in live.channels:
             return []
-        if not self.server.outgoing.window_open(live, conversation, caller.now):
+        if not self.server.outgoing.window_open(live, conversation, caller.now, human=True):
             return self.server.outgoing.templates_for(live, conversation.channel)
         kind = live.channel_type(conversation.channel)
         return sorted(tid for tid, template in live.stack.templates.items()

@@ -62,7 +62,8 @@ SCHEMAS: JSON = {
             "contact": nullable(ref("Contact")),
             "opened_at": TIME, "closed_at": nullable(TIME), "updated_at": TIME,
             "window_open": {"type": "boolean",
-                            "description": "whether free text can reach the customer now"},
+                            "description": "whether an agent's free text can reach the "
+                                           "customer now"},
             "last_customer_message": nullable(TIME),
         },
     },

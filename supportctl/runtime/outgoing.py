@@ -9,7 +9,7 @@ at the provider.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
@@ -50,12 +50,13 @@ class Outgoing:
     bus: Bus
     wake: Callable[[], None]
 
-    def window_open(self, live: LiveStack, conversation: Conversation, at: datetime) -> bool:
+    def window_open(self, live: LiveStack, conversation: Conversation, at: datetime, *,
+                    human: bool = False) -> bool:
         runtime = live.channels.get(conversation.channel)
         if runtime is None:
             return False
         return runtime.window_open(conversation.last_customer_message.get(conversation.channel),
-                                   at)
+                                   at, human=human)
 
     def templates_for(self, live: LiveStack, channel: str) -> list[str]:
         """Templates that can still be sent on a channel whose window is closed."""
@@ -86,9 +87,12 @@ class Outgoing:
         """A message that is not a template (an agent's reply, a menu, an FAQ answer): refused
         with WindowClosed outside the window."""
         self._can_send(live, conversation)
-        if not self.window_open(live, conversation, at):
+        human = author is not None
+        if not self.window_open(live, conversation, at, human=human):
             raise WindowClosed(conversation.channel, live.channel_type(conversation.channel),
                                self.templates_for(live, conversation.channel))
+        if human and isinstance(message, OutboundText):
+            message = replace(message, human=True)
         return await self.queue(conversation, message, at, author=author)
 
     async def template(self, live: LiveStack, conversation: Conversation, template_id: str,
@@ -100,8 +104,9 @@ class Outgoing:
         kind = live.channel_type(conversation.channel)
         text = live.texts.text(template_id, language, variables)
         message: OutboundMessage | None = None
-        if text is not None and self.window_open(live, conversation, at):
-            message = OutboundText(text)
+        human = author is not None
+        if text is not None and self.window_open(live, conversation, at, human=human):
+            message = OutboundText(text, human=human)
         else:
             native: OutboundTemplate | None = live.texts.native(template_id, kind, language,
                                                                 variables)

@@ -28,7 +28,7 @@ class PayloadError(ValueError):
 
 def to_payload(message: OutboundMessage) -> JSON:
     if isinstance(message, OutboundText):
-        return {"text": message.text}
+        return {"text": message.text, **({"human": True} if message.human else {})}
     if isinstance(message, OutboundTemplate):
         return {"template": {"name": message.name, "language": message.language,
                              "params": list(message.params)}}
@@ -52,7 +52,7 @@ def from_payload(payload: JSON) -> OutboundMessage:
             template = payload["template"]
             return OutboundTemplate(template["name"], template["language"],
                                     tuple(template.get("params", ())))
-        return OutboundText(str(payload["text"]))
+        return OutboundText(str(payload["text"]), bool(payload.get("human", False)))
     except (KeyError, TypeError, ValueError) as exc:
         raise PayloadError(f"stored payload is not an outbound message: {exc!r}") from exc
 
