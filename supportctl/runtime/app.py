@@ -23,6 +23,7 @@ from aiohttp import web
 from supportctl.plugins.channel import WebhookRejected, WebhookRequest, receive
 from supportctl.runtime import agent_api
 from supportctl.runtime.metrics import CONTENT_TYPE
+from supportctl.runtime.passive import process_and_reply, replyable
 from supportctl.runtime.responses import error
 from supportctl.runtime.server import Server
 from supportctl.store.interface import StoreError, Unavailable
@@ -75,16 +76,22 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         log.warning("webhook rejected", channel=channel_id, status=outcome.response.status,
                     reason=outcome.response.body)
         return outcome.response.to_aiohttp()
-    for event in outcome.events:
-        try:
-            await server.desk.receive(event)
-        except StoreError as exc:
-            # not stored: the provider must deliver again, so never a 2xx
-            server.metrics.inbound.labels(channel_id, "failed").inc()
-            log.error("inbound event not stored", channel=channel_id, error=str(exc))
-            return web.Response(status=503, text="not stored; deliver again",
-                                headers={"Retry-After": "5"})
-    return outcome.response.to_aiohttp()
+    answer = outcome.response
+    try:
+        replied_to = replyable(runtime, outcome.events)
+        if replied_to is not None:
+            answer = await process_and_reply(server, runtime, incoming, replied_to,
+                                             outcome.events)
+        else:
+            for event in outcome.events:
+                await server.desk.receive(event)
+    except StoreError as exc:
+        # not stored: the provider must deliver again, so never a 2xx
+        server.metrics.inbound.labels(channel_id, "failed").inc()
+        log.error("inbound event not stored", channel=channel_id, error=str(exc))
+        return web.Response(status=503, text="not stored; deliver again",
+                            headers={"Retry-After": "5"})
+    return answer.to_aiohttp()
 
 
 async def healthz(_request: web.Request) -> web.Response:

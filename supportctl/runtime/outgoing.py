@@ -18,6 +18,7 @@ from supportctl.plugins.channel import OutboundMessage, OutboundTemplate, Outbou
 from supportctl.runtime.bus import Bus
 from supportctl.runtime.live import LiveStack
 from supportctl.runtime.metrics import Metrics
+from supportctl.runtime.passive import HOLD
 from supportctl.runtime.payloads import to_payload
 from supportctl.runtime.texts import Variables
 from supportctl.store.interface import Store
@@ -68,9 +69,10 @@ class Outgoing:
                     ) -> Message:
         """Store an outbound message and queue it for sending."""
         payload = {**to_payload(message), **(extra or {})}
-        stored = await self.store.add_message(conversation.id, Direction.OUT,
-                                              conversation.channel, payload, at,
-                                              author=author, outbox=True)
+        hold = HOLD.get()
+        stored = await self.store.add_message(
+            conversation.id, Direction.OUT, conversation.channel, payload, at, author=author,
+            outbox=True, hold=hold.claim if hold and hold.channel == conversation.channel else None)
         self.wake()
         return stored
 

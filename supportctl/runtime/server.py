@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ class Server:
         self.timers = TimerWorker(store, self.desk, clock, worker_id=worker_id)
         self._stop = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def start(cls, settings: Settings, stack_path: Path, env: Mapping[str, str], *,
@@ -109,6 +110,12 @@ class Server:
         """The stack now served (read once per request: a reload swaps the whole of it)."""
         return self._live
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background; `stop` waits for it."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     def run_workers(self) -> None:
         self._workers = [asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
                          asyncio.create_task(self.timers.run(self._stop), name="timers")]
@@ -117,8 +124,8 @@ class Server:
         """Let the workers finish what they hold, end live streams, close the database."""
         self._stop.set()
         self.bus.close()
-        if self._workers:
-            await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._workers or self._background:
+            await asyncio.gather(*self._workers, *self._background, return_exceptions=True)
         for runtime in self._live.channels.values():
             await runtime.close()
         await self.http.close()

@@ -110,6 +110,20 @@ class SQLiteQueues:
             return True
         return await self._db.write(work)
 
+    async def claimed_outbox(self, worker: str) -> list[OutboxItem]:
+        def work(c: sqlite3.Connection) -> list[OutboxItem]:
+            return [rows.outbox(row) for row in c.execute(
+                f"{_OUTBOX_SELECT} WHERE o.claimed_by = ? AND o.state = 'pending'"
+                " ORDER BY m.created_at, o.id", (worker,))]
+        return await self._db.read(work)
+
+    async def outbox_release(self, item_id: str, worker: str, at: datetime) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            return c.execute("UPDATE outbox SET next_attempt_at = ?, claimed_by = NULL,"
+                             " claimed_until = NULL WHERE id = ? AND claimed_by = ? AND"
+                             " state = 'pending'", (to_micros(at), item_id, worker)).rowcount == 1
+        return await self._db.write(work)
+
     async def get_outbox(self, item_id: str) -> OutboxItem:
         return await self._db.read(lambda c: _outbox(c, item_id))
 

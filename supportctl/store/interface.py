@@ -140,9 +140,11 @@ class Store(Protocol):
     # messages -----------------------------------------------------------------------------
     async def add_message(self, conversation_id: str, direction: Direction, channel: str,
                           payload: JSON, at: datetime, *, external_id: str | None = None,
-                          author: str | None = None, outbox: bool = False) -> Message:
+                          author: str | None = None, outbox: bool = False,
+                          hold: tuple[str, datetime] | None = None) -> Message:
         """Store a message; an inbound one moves the channel's window start, an outbound one
-        with `outbox` is queued for sending in the same transaction."""
+        with `outbox` is queued for sending in the same transaction. `hold` = (worker, until):
+        the outbox item starts claimed by `worker` (a webhook that may answer with it)."""
 
     async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
                           payload: JSON, at: datetime) -> Message | None:
@@ -222,6 +224,13 @@ class Store(Protocol):
                             retry_at: datetime | None) -> bool:
         """A send failed: try again at `retry_at`, or with None mark it and its message failed
         for good. False when the claim was lost."""
+
+    async def claimed_outbox(self, worker: str) -> list[OutboxItem]:
+        """Pending items claimed by `worker`, oldest first."""
+
+    async def outbox_release(self, item_id: str, worker: str, at: datetime) -> bool:
+        """Give up a claim without an attempt: the item is due at `at` for any worker.
+        False when the claim was lost."""
 
     async def get_outbox(self, item_id: str) -> OutboxItem:
         """One outbox row; NotFound if there is none."""

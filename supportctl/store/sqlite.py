@@ -275,11 +275,15 @@ class SQLiteStore(SQLiteQueues):
     # messages -----------------------------------------------------------------------------
     async def add_message(self, conversation_id: str, direction: Direction, channel: str,
                           payload: JSON, at: datetime, *, external_id: str | None = None,
-                          author: str | None = None, outbox: bool = False) -> Message:
+                          author: str | None = None, outbox: bool = False,
+                          hold: tuple[str, datetime] | None = None) -> Message:
         if outbox and direction is not Direction.OUT:
             raise StoreError("only outbound messages go through the outbox")
+        if hold is not None and not outbox:
+            raise StoreError("only an outbox item can be held")
         return await self._db.write(lambda c: _insert_message(
-            c, conversation_id, direction, channel, payload, at, external_id, author, outbox))
+            c, conversation_id, direction, channel, payload, at, external_id, author, outbox,
+            hold))
 
     async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
                           payload: JSON, at: datetime) -> Message | None:
@@ -474,7 +478,8 @@ def _remember_inbound(c: sqlite3.Connection, channel: str, external_id: str,
 
 def _insert_message(c: sqlite3.Connection, conversation_id: str, direction: Direction,
                     channel: str, payload: JSON, at: datetime, external_id: str | None,
-                    author: str | None, outbox: bool) -> Message:
+                    author: str | None, outbox: bool,
+                    hold: tuple[str, datetime] | None = None) -> Message:
     inbound = direction is Direction.IN
     status = (MessageStatus.RECEIVED if inbound else
               MessageStatus.QUEUED if outbox else MessageStatus.SENT)
@@ -492,8 +497,11 @@ def _insert_message(c: sqlite3.Connection, conversation_id: str, direction: Dire
                   " last_customer_at = MAX(last_customer_at, excluded.last_customer_at)",
                   (conversation_id, channel, to_micros(at)))
     if outbox:
-        c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at)"
-                  " VALUES (?, ?, 'pending', ?)", (new_id(), message_id, to_micros(at)))
+        worker, until = hold or (None, None)
+        c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at, claimed_by,"
+                  " claimed_until) VALUES (?, ?, 'pending', ?, ?, ?)",
+                  (new_id(), message_id, to_micros(at), worker,
+                   to_micros(until) if until is not None else None))
     c.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
               (to_micros(at), conversation_id))
     rows.add_event(c, conversation_id, "message",

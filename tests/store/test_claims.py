@@ -173,3 +173,31 @@ def test_an_expired_outbox_claim_is_taken_again_and_the_first_worker_cannot_fini
             await store.close()
 
     asyncio.run(main())
+
+
+def test_a_held_outbox_row_waits_for_its_holder_to_release_it_or_for_the_lease(
+        tmp_path: Path) -> None:
+    async def main() -> None:
+        store = await SQLiteStore.open(tmp_path / "s.db")
+        try:
+            conv = await _conversation(store)
+            kept = await store.add_message(conv, Direction.OUT, "wa", {"text": "a"}, T0,
+                                           outbox=True, hold=("webhook", LEASE))
+            freed = await store.add_message(conv, Direction.OUT, "wa", {"text": "b"}, T0,
+                                            outbox=True, hold=("webhook", LEASE))
+            held = await store.claimed_outbox("webhook")
+            assert [i.message_id for i in held] == [kept.id, freed.id]
+            assert await store.claim_outbox("w", T0, LEASE, 10) == []  # held, not due
+            assert await store.outbox_release(held[1].id, "other", T0) is False
+            assert await store.outbox_release(held[1].id, "webhook", T0) is True
+            [taken] = await store.claim_outbox("w", T0, LEASE, 10)
+            assert taken.message_id == freed.id and taken.attempts == 0
+            assert await store.outbox_sent(taken.id, "w", T0, None)
+            assert [i.message_id for i in await store.claimed_outbox("webhook")] == [kept.id]
+            # the holder died: its lease lapses and any worker sends the message
+            [lapsed] = await store.claim_outbox("w2", LEASE, LEASE + timedelta(seconds=30), 10)
+            assert lapsed.message_id == kept.id
+        finally:
+            await store.close()
+
+    asyncio.run(main())

@@ -1,0 +1,138 @@
+"""Passive replies: answering a webhook with the reply itself (WeChat's 5-second rule).
+
+A channel whose runtime sets `passive_replies` gets its delivery processed before the webhook
+answers. Messages the desk queues meanwhile for that channel are stored in the outbox already
+claimed by the request (`Hold`), so the outbox worker leaves them alone; the first becomes the
+HTTP answer when the runtime can carry it (`passive_reply`) and is marked sent, the others are
+released to the outbox at once. If the process dies in between, the claim lapses and the outbox
+sends them the ordinary way: a held message is never lost, only sent later.
+
+Processing that outlasts `reply_deadline` is not waited for: the answer is the runtime's
+`acknowledge` (WeChat's `success`), and the held messages are released when processing ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from supportctl.plugins.channel import (
+    ChannelRuntime,
+    InboundEvent,
+    InboundMessage,
+    InteractiveReply,
+    WebhookRequest,
+    WebhookResponse,
+)
+from supportctl.runtime.payloads import PayloadError, from_payload
+from supportctl.store.records import MessageStatus, OutboxItem
+
+if TYPE_CHECKING:
+    from supportctl.runtime.server import Server
+
+log = structlog.get_logger("supportctl.passive")
+
+# a held item's claim outlives the deadline by this much, then the outbox may take it
+HOLD_MARGIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Outbound messages on `channel` are queued claimed by `worker` until `until`."""
+
+    channel: str
+    worker: str
+    until: datetime
+
+    @property
+    def claim(self) -> tuple[str, datetime]:
+        return self.worker, self.until
+
+
+HOLD: ContextVar[Hold | None] = ContextVar("supportctl_passive_hold", default=None)
+
+
+def replyable(runtime: ChannelRuntime, events: Sequence[InboundEvent]
+              ) -> InboundMessage | InteractiveReply | None:
+    """The one customer message a passive reply would answer, when there is exactly one."""
+    if not runtime.passive_replies:
+        return None
+    messages = [e for e in events if isinstance(e, InboundMessage | InteractiveReply)]
+    return messages[0] if len(messages) == 1 else None
+
+
+async def process_and_reply(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
+                            event: InboundMessage | InteractiveReply,
+                            events: Sequence[InboundEvent]) -> WebhookResponse:
+    """Process `events` and answer with a passive reply when one is ready in time.
+    Raises StoreError when the events could not be stored within the deadline."""
+    hold = Hold(runtime.channel_id, f"passive-{uuid.uuid4().hex}",
+                server.clock.now() + timedelta(seconds=runtime.reply_deadline) + HOLD_MARGIN)
+
+    async def process() -> None:
+        HOLD.set(hold)  # the task runs in a copy of the context: nothing leaks out
+        for item in events:
+            await server.desk.receive(item)
+
+    task = asyncio.create_task(process())
+    done, _ = await asyncio.wait({task}, timeout=runtime.reply_deadline)
+    if not done:
+        log.warning("processing outlasted the passive-reply deadline; answered without a reply",
+                    channel=runtime.channel_id, deadline=runtime.reply_deadline)
+        server.spawn(_release_after(server, task, hold))
+        return runtime.acknowledge(events)
+    held = await server.store.claimed_outbox(hold.worker)
+    if task.exception() is not None:
+        await _release(server, held, hold)
+        task.result()  # raises it
+    answer = await _reply_with_first(server, runtime, request, event, held, hold)
+    await _release(server, held[1:] if answer is not None else held, hold)
+    return answer or runtime.acknowledge(events)
+
+
+async def _reply_with_first(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
+                            event: InboundMessage | InteractiveReply,
+                            held: Sequence[OutboxItem], hold: Hold) -> WebhookResponse | None:
+    if not held:
+        return None
+    first = held[0]
+    message = await server.store.get_message(first.message_id)
+    try:
+        answer = runtime.passive_reply(request, event, from_payload(message.payload))
+    except PayloadError:
+        return None
+    if answer is None:
+        return None
+    at = server.clock.now()
+    if not await server.store.outbox_sent(first.id, hold.worker, at, None):
+        return None  # the claim lapsed and the outbox sent it: answer without it
+    server.metrics.outbound.labels(runtime.channel_id, "sent").inc()
+    log.info("answered with a passive reply", channel=runtime.channel_id,
+             message_id=message.id)
+    await server.desk.message_sent(replace(message, status=MessageStatus.SENT,
+                                           sent_at=message.sent_at or at))
+    return answer
+
+
+async def _release(server: Server, items: Sequence[OutboxItem], hold: Hold) -> None:
+    at = server.clock.now()
+    for item in items:
+        await server.store.outbox_release(item.id, hold.worker, at)
+    if items:
+        server.outbox.wake()
+
+
+async def _release_after(server: Server, task: asyncio.Task[None], hold: Hold) -> None:
+    try:
+        await task
+    except Exception:
+        log.exception("processing a delivery failed after its passive-reply deadline",
+                      channel=hold.channel)
+    await _release(server, await server.store.claimed_outbox(hold.worker), hold)
