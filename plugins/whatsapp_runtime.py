@@ -76,6 +76,24 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def sender(message: dict[str, Any], names: Mapping[Any, Any]) -> ContactRef:
+    """Who sent a message: their phone number, or only their business-scoped user id (BSUID)
+    when they use a WhatsApp username and Meta leaves the number out. The number stays the id
+    when it is there, so customers known from before BSUIDs keep their conversations."""
+    phone = message.get("from")
+    if isinstance(phone, str) and phone:
+        return ContactRef(phone, names.get(phone), "+" + phone.lstrip("+"))
+    user_id = _str(message.get("from_user_id"), "messages[].from (or from_user_id)")
+    return ContactRef(user_id, names.get(user_id))
+
+
+def recipient(to: ContactRef) -> dict[str, str]:
+    """Addressing of a send: `to` for a phone number, `recipient` for a BSUID ("US.1349...")."""
+    if to.external_id.lstrip("+").isdigit():
+        return {"to": to.external_id}
+    return {"recipient": to.external_id}
+
+
 def _fits(text: str, limit: int) -> bool:
     return 0 < len(text) <= limit
 
@@ -144,13 +162,13 @@ class WhatsAppChannelRuntime(ChannelRuntime):
         return events
 
     def _value_events(self, value: dict[str, Any]) -> list[InboundEvent]:
-        names = {c.get("wa_id"): _dict(c.get("profile")).get("name")
-                 for c in map(_dict, _list(value.get("contacts")))}
+        names: dict[Any, Any] = {}
+        for card in map(_dict, _list(value.get("contacts"))):
+            name = _dict(card.get("profile")).get("name")
+            names.update({card.get("wa_id"): name, card.get("user_id"): name})
         events: list[InboundEvent] = []
         for message in map(_dict, _list(value.get("messages"))):
-            sender = _str(message.get("from"), "messages[].from")
-            contact = ContactRef(sender, names.get(sender), "+" + sender.lstrip("+"))
-            events.append(self._message(message, contact))
+            events.append(self._message(message, sender(message, names)))
         for status in map(_dict, _list(value.get("statuses"))):
             events.append(self._status(status))
         return events
@@ -217,7 +235,7 @@ class WhatsAppChannelRuntime(ChannelRuntime):
     def request_bodies(self, to: ContactRef, message: OutboundMessage) -> list[dict[str, Any]]:
         """The JSON bodies POSTed to `/messages` for one message (several for a long text)."""
         head = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                "to": to.external_id}
+                **recipient(to)}
         if isinstance(message, OutboundText):
             return [{**head, "type": "text", "text": {"preview_url": False, "body": part}}
                     for part in split_text(message.text)]
