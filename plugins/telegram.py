@@ -32,4 +32,5 @@ plugin = ChannelSpec(
     config_model=TelegramChannel,
     window=None,
     limits=MenuLimits(max_buttons=100, button_title=64, text_length=4096, payload_bytes=64),
+    runtime="supportctl_plugins.telegram_runtime:TelegramChannelRuntime",
 )
