@@ -164,8 +164,8 @@ CATALOGUE: tuple[Code, ...] = (
          "A schedule lists the same date twice among its dates or overrides."),
     # Channel limits and plugin checks.
     Code("C801", "menu-too-many-options", _W, "Menu has more options than the channel shows",
-         "The channel's interactive menus hold fewer options; the menu falls back to numbered "
-         "text on it."),
+         "The channel's interactive menus hold fewer options, or an option's id is longer than "
+         "its buttons carry; the menu falls back to numbered text on it."),
     Code("C802", "label-too-long", _E, "Label longer than the channel allows",
          "The channel's API rejects interactive rows or buttons whose title is longer than its "
          "limit; the message would fail at send time."),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from supportctl.config.model.common import text_in, texts_of
-from supportctl.config.model.messages import Menu, MenuOption
+from supportctl.config.model.messages import Menu, option_id
 from supportctl.config.model.stack import StackBase
 from supportctl.config.plugin_spec import MenuLimits
 from supportctl.plugins.channel import MenuChoice, MenuShape, OutboundMenu
@@ -79,9 +79,10 @@ def _distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def option_id(menu_id: str, index: int, option: MenuOption) -> str:
-    """The id an interactive button or row carries: the option's own, else its position."""
-    return option.id or f"{menu_id}.{index + 1}"
+def _ids_fit(choices: tuple[MenuChoice, ...], limits: MenuLimits) -> bool:
+    """Whether every choice's id fits in the channel's button payload (UTF-8 bytes)."""
+    most = limits.payload_bytes
+    return most is None or all(len(choice.id.encode()) <= most for choice in choices)
 
 
 class MenuEngine:
@@ -138,6 +139,8 @@ class MenuEngine:
             lines.append(f"0. {back_label}")
         text = "\n".join(lines)
         titles = [len(choice.title) for choice in choices]
+        if not _ids_fit(choices, limits):  # a button that cannot carry its id is refused
+            return OutboundMenu(prompt, choices, text, MenuShape.TEXT)
         if (limits.max_buttons and len(choices) <= limits.max_buttons
                 and all(t <= (limits.button_title or t) for t in titles)
                 and not any(choice.description for choice in choices)):

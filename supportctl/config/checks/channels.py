@@ -10,6 +10,7 @@ from supportctl.config.checks import Check, CheckContext
 from supportctl.config.checks.menus import reachable_menus
 from supportctl.config.diagnostics import Finding, YamlPath
 from supportctl.config.model.common import SECRET
+from supportctl.config.model.messages import Menu, option_id
 from supportctl.config.plugin_spec import ChannelSpec, MenuLimits
 
 
@@ -32,6 +33,22 @@ def _too_long(value: str | dict[str, str] | None, path: YamlPath, limit: int | N
                           f"shorten it to {limit} characters or fewer")
 
 
+def _fits_widgets(count: int, limits: MenuLimits) -> bool:
+    return any(most is not None and count <= most
+               for most in (limits.max_buttons, limits.max_list_rows))
+
+
+def _long_option_id(menu_id: str, menu: Menu, limits: MenuLimits) -> tuple[int, str] | None:
+    """The first option whose id is too big for the channel's button payload, and that id."""
+    if limits.payload_bytes is None:
+        return None
+    for index, option in enumerate(menu.options):
+        payload = option_id(menu_id, index, option)
+        if len(payload.encode()) > limits.payload_bytes:
+            return index, payload
+    return None
+
+
 def menu_limits(context: CheckContext) -> Iterator[Finding]:
     stack = context.stack
     reported: set[tuple[str, str]] = set()  # (menu, channel type): one report per pair
@@ -47,7 +64,16 @@ def menu_limits(context: CheckContext) -> Iterator[Finding]:
             menu = stack.menus[menu_id]
             count = len(menu.options)
             base: YamlPath = ("menus", menu_id)
-            if limits.max_buttons is not None and count <= limits.max_buttons:
+            fits = _fits_widgets(count, limits)
+            long_id = _long_option_id(menu_id, menu, limits) if fits else None
+            if long_id is not None:
+                index, payload = long_id
+                yield Finding((*base, "options", index), "C801", f"option {index + 1} of menu "
+                              f"{menu_id!r} carries the id {payload!r}, "
+                              f"{len(payload.encode())} bytes; {spec.title} buttons carry at "
+                              f"most {limits.payload_bytes}, so on channel {channel_id!r} the "
+                              "menu is sent as numbered text", "give the option a shorter `id`")
+            elif limits.max_buttons is not None and count <= limits.max_buttons:
                 for index, option in enumerate(menu.options):
                     yield from _too_long(option.label, (*base, "options", index, "label"),
                                          limits.button_title, "button title", spec, channel_id)

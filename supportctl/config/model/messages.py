@@ -60,6 +60,14 @@ class Menu(StackModel):
     """Label of the button that opens a list on channels that show menus as lists."""
 
 
+def option_id(menu_id: str, index: int, option: MenuOption) -> str:
+    """The id an interactive button or row carries: the option's own, else its position.
+
+    Here rather than in the runtime because `validate` checks it against the channels' payload
+    limits, and the config layer never imports the runtime."""
+    return option.id or f"{menu_id}.{index + 1}"
+
+
 class Csat(StackModel):
     """The satisfaction question asked when a conversation closes."""
 
