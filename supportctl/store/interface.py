@@ -27,6 +27,7 @@ from supportctl.store.records import (
     Direction,
     Event,
     Identity,
+    InboxItem,
     Message,
     MessageStatus,
     OutboxItem,
@@ -75,6 +76,34 @@ class Store(Protocol):
 
     async def prune_dedupe(self, older_than: datetime) -> int:
         """Forget dedupe keys received before `older_than`; how many were removed."""
+
+    # inbox --------------------------------------------------------------------------------
+    async def enqueue_inbound(self, channel: str, events: Sequence[tuple[str, JSON]],
+                              at: datetime, hold: tuple[str, datetime] | None = None
+                              ) -> list[InboxItem | None]:
+        """Store a delivery's events, each under its dedupe `key`, in one transaction: the new
+        item for each, None for a key already stored. `hold` = (worker, until): the items start
+        claimed by `worker` (the webhook that processes them before answering)."""
+
+    async def claim_inbox(self, worker: str, now: datetime, until: datetime,
+                          limit: int) -> list[InboxItem]:
+        """Claim up to `limit` pending items due by `now`, oldest first, as `claim_outbox`."""
+
+    async def inbox_done(self, item_id: str, worker: str, at: datetime) -> bool:
+        """The item was processed. False when the claim was lost."""
+
+    async def inbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
+                           retry_at: datetime | None) -> bool:
+        """Processing failed: try again at `retry_at`, or never with None."""
+
+    async def inbox_release(self, item_id: str, worker: str) -> bool:
+        """Give up a claim without an attempt (any worker may take the item now)."""
+
+    async def get_inbox(self, item_id: str) -> InboxItem:
+        """One inbox item; NotFound if there is none."""
+
+    async def prune_inbox(self, older_than: datetime) -> int:
+        """Forget processed and failed items received before `older_than`."""
 
     # contacts -----------------------------------------------------------------------------
     async def resolve_contact(self, channel: str, external_user_id: str, at: datetime, *,

@@ -151,6 +151,29 @@ class OutboxItem:
     claimed_until: datetime | None = None
 
 
+class InboxState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"  # processing failed for good: no more attempts
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An inbound event stored before processing; `key` deduplicates it within its channel."""
+
+    id: str
+    channel: str
+    key: str
+    event: JSON
+    state: InboxState
+    attempts: int
+    received_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     id: str

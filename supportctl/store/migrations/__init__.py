@@ -140,8 +140,29 @@ _CONTEXT_AND_TOKENS = (
     "CREATE INDEX access_tokens_subject ON access_tokens (kind, subject)",
 )
 
+_INBOX = (
+    # webhook deliveries stored before processing: (channel, key) deduplicates redeliveries
+    """CREATE TABLE inbox (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        key TEXT NOT NULL,
+        event TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        received_at BIGINT NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        processed_at BIGINT,
+        last_error TEXT,
+        claimed_by TEXT,
+        claimed_until BIGINT,
+        UNIQUE (channel, key))""",
+    "CREATE INDEX inbox_due ON inbox (state, next_attempt_at)",
+    "CREATE INDEX inbox_received ON inbox (received_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "conversation context, access tokens", _CONTEXT_AND_TOKENS),
+    Migration(3, "inbox of webhook deliveries", _INBOX),
 )
 """Every migration, by ascending version."""
