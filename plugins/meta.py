@@ -52,9 +52,11 @@ messenger = ChannelSpec(type="messenger", title="Facebook Messenger",
                         config_model=MessengerChannel,
                         checks=(one_channel_per("page_id", "page id"),),
                         window=timedelta(hours=24),
-                        limits=_LIMITS)
+                        limits=_LIMITS,
+                        runtime="supportctl_plugins.meta_runtime:MessengerChannelRuntime")
 instagram = ChannelSpec(type="instagram", title="Instagram Direct",
                         config_model=InstagramChannel,
                         checks=(one_channel_per("instagram_account_id", "account id"),),
                         window=timedelta(hours=24),
-                        limits=_LIMITS)
+                        limits=_LIMITS,
+                        runtime="supportctl_plugins.meta_runtime:InstagramChannelRuntime")
