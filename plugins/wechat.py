@@ -52,4 +52,5 @@ plugin = ChannelSpec(
     checks=(one_channel_per("app_id", "AppID"),),
     window=timedelta(hours=48),
     limits=MenuLimits(text_length=2048),
+    runtime="supportctl_plugins.wechat_runtime:WeChatChannelRuntime",
 )

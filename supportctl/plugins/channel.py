@@ -229,11 +229,15 @@ class OutboundText:
 
 @dataclass(frozen=True, slots=True)
 class OutboundTemplate:
-    """A channel-native template (e.g. WhatsApp's approved templates), parameters in order."""
+    """A channel-native template (e.g. WhatsApp's approved templates), parameters in order.
+    `fields` and `url`: a template whose values are keyed (WeChat's `data`, and the page the
+    message opens)."""
 
     name: str
     language: str
     params: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+    url: str | None = None
 
 
 class MenuShape(StrEnum):

@@ -2,8 +2,9 @@
 
 The store keeps what the runtime decided to send as JSON, so the outbox worker can send it after
 a restart and the agent API can show it: `{"text": ...}`, `{"template": {"name", "language",
-"params"}}` or `{"menu": {"prompt", "choices", "text", "shape", "button"}}`. Inbound messages
-keep the customer's text under `text` too, with what else the channel told (`media`, ...).
+"params"}}` (with `fields` and `url` for a keyed template) or `{"menu": {"prompt", "choices",
+"text", "shape", "button"}}`. Inbound messages keep the customer's text under `text` too, with
+what else the channel told (`media`, ...).
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ def to_payload(message: OutboundMessage) -> JSON:
     if isinstance(message, OutboundText):
         return {"text": message.text, **({"human": True} if message.human else {})}
     if isinstance(message, OutboundTemplate):
-        return {"template": {"name": message.name, "language": message.language,
-                             "params": list(message.params)}}
+        template: JSON = {"name": message.name, "language": message.language,
+                          "params": list(message.params)}
+        if message.fields:
+            template["fields"] = [list(pair) for pair in message.fields]
+        if message.url:
+            template["url"] = message.url
+        return {"template": template}
     return {"menu": {
         "prompt": message.prompt,
         "choices": [{"id": c.id, "title": c.title, "description": c.description}
@@ -51,7 +57,9 @@ def from_payload(payload: JSON) -> OutboundMessage:
         if "template" in payload:
             template = payload["template"]
             return OutboundTemplate(template["name"], template["language"],
-                                    tuple(template.get("params", ())))
+                                    tuple(template.get("params", ())),
+                                    tuple((str(k), str(v)) for k, v in template.get("fields", ())),
+                                    template.get("url"))
         return OutboundText(str(payload["text"]), bool(payload.get("human", False)))
     except (KeyError, TypeError, ValueError) as exc:
         raise PayloadError(f"stored payload is not an outbound message: {exc!r}") from exc

@@ -100,7 +100,8 @@ class Texts:
         if not isinstance(native, StackModel):
             return None
         data = native.model_dump()
-        name = data.get("name")
+        # WhatsApp names its template `name`; WeChat's is `template_id`, with keyed `data`
+        name = data.get("name", data.get("template_id"))
         if not isinstance(name, str):
             return None
         codes = data.get("language")
@@ -111,7 +112,12 @@ class Texts:
             code = str(codes or "")
         values = variables.as_mapping(self.stack.workspace.name)
         params = tuple(values.get(str(p), "") for p in data.get("params") or ())
-        return OutboundTemplate(name, code, params)
+        keyed = data.get("data")
+        fields = tuple((str(key), fill(str(text), values)) for key, text in keyed.items()
+                       ) if isinstance(keyed, dict) else ()
+        url = data.get("url")
+        return OutboundTemplate(name, code, params, fields,
+                                fill(url, values) if isinstance(url, str) else None)
 
     def has_native(self, template_id: str, channel_type: str) -> bool:
         template = self.stack.templates.get(template_id)
