@@ -4,81 +4,19 @@ and refuses a stack with errors (or an unset variable) the way `validate` report
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+
+from serve_process import GRACE, environment, free_port, get, output, serving, wait_for
 
 STACKS = Path(__file__).resolve().parent.parent / "fixtures" / "stacks"
 SLACK_URL = "https://hooks.slack.example/T0SECRET/B0SECRET/slack-secret-value-1"
 WA_SECRETS = {"WA_ACCESS_TOKEN": "wa-access-secret-value-2",
               "WA_VERIFY_TOKEN": "wa-verify-secret-value-3"}
-GRACE = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def environment(tmp: Path, port: int, **stack_env: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SUPPORTCTL_", "WA_", "SLACK_"))}
-    env.update(SUPPORTCTL_PORT=str(port), SUPPORTCTL_HOST="127.0.0.1",
-               SUPPORTCTL_DATABASE_URL=f"sqlite:///{tmp}/serve.db",
-               SUPPORTCTL_SHUTDOWN_GRACE=str(GRACE), SUPPORTCTL_LOG_FORMAT="json",
-               PYTHONUNBUFFERED="1", **stack_env)
-    return env
-
-
-def get(url: str) -> tuple[int, dict[str, Any]] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-    except OSError:
-        return None
-
-
-def wait_for(check: Any, what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting {timeout:.0f} s for {what}")
-
-
-@contextmanager
-def serving(tmp: Path, stack: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    log = (tmp / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "supportctl", "serve", str(stack)],
-                               cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
-
-
-def output(tmp: Path) -> str:
-    return (tmp / "serve.log").read_text(errors="replace")
 
 
 def test_serve_answers_reloads_on_sighup_and_stops_on_sigterm(tmp_path: Path) -> None:
