@@ -1,0 +1,202 @@
+"""SMS through a gateway: the runtime half (webhook signature, parsing, sending).
+
+The gateway's API, as its README documents it:
+- deliveries are POSTed as JSON, one event each, signed with `X-Sms-Signature:
+  sha256=<hex HMAC-SHA256 of the raw body, keyed with the webhook secret>`: an inbound message
+  `{"type": "message", "id", "from", "to", "text", "received_at"}` or a delivery receipt
+  `{"type": "receipt", "message_id", "status", "at", "error_code", "error_message"}`;
+- messages are sent by POSTing `{"from", "to", "text"}` to `{api_base_url}/messages` with
+  `Authorization: Bearer <api key>`, answered `{"id"}`, or `{"error": {"code", "message"}}`.
+
+Only the public plugin interface is imported: `supportctl.plugins.channel` and this package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from supportctl.plugins.channel import (
+    ChannelRuntime,
+    ContactRef,
+    DeliveryState,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    OutboundMenu,
+    OutboundMessage,
+    OutboundText,
+    SendError,
+    SendResult,
+    WebhookRejected,
+    WebhookRequest,
+)
+
+from . import SmsChannel
+
+SIGNATURE_HEADER = "X-Sms-Signature"
+TEXT_LIMIT = 1600  # the gateway's longest message: ten concatenated SMS parts
+STATES = {"sent": DeliveryState.SENT, "delivered": DeliveryState.DELIVERED,
+          "failed": DeliveryState.FAILED, "undelivered": DeliveryState.FAILED}
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Sms-Signature` value the gateway sends for `body`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Text in parts of at most `limit` characters, cut after the last space or line break of a
+    part when there is one in its second half (words stay whole), else hard."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = max(text.rfind(" ", 0, limit + 1), text.rfind("\n", 0, limit + 1))
+        cut = cut if cut >= limit // 2 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text or not parts else parts
+
+
+def _field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise WebhookRejected(400, f"{name} is missing or not a string")
+    return value
+
+
+def _optional(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None else str(value)
+
+
+def _time(body: dict[str, Any], name: str) -> datetime:
+    text = _field(body, name)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise WebhookRejected(400, f"{name} {text!r} is not an ISO 8601 time") from exc
+    if at.tzinfo is None:
+        raise WebhookRejected(400, f"{name} {text!r} has no UTC offset")
+    return at
+
+
+class SmsChannelRuntime(ChannelRuntime):
+    """One phone number at the SMS gateway: no messaging window, text only."""
+
+    window = None  # an SMS may be sent at any time
+    max_body = 64 * 1024  # one event per delivery, at most 1,600 characters of text
+    send_rate = (10.0, 10)  # the gateway's limit per account: 10 messages a second
+    config: SmsChannel
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def verify(self, request: WebhookRequest) -> None:
+        given = request.headers.get(SIGNATURE_HEADER)
+        if not given:
+            raise WebhookRejected(401, f"missing {SIGNATURE_HEADER}")
+        expected = signature(self.config.webhook_secret, request.body)
+        if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise WebhookRejected(403, f"{SIGNATURE_HEADER} does not match the body")
+
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        """The delivery's event; a message to another number of the same gateway account is
+        not this channel's, and is acknowledged without events."""
+        body = request.json()
+        if not isinstance(body, dict):
+            raise WebhookRejected(400, "a delivery is a JSON object")
+        kind = body.get("type")
+        if kind == "message":
+            if _field(body, "to") != self.config.phone_number:
+                return []
+            return [self._message(body)]
+        if kind == "receipt":
+            return [self._receipt(body)]
+        raise WebhookRejected(400, f"unknown delivery type {kind!r}")
+
+    def _message(self, body: dict[str, Any]) -> InboundMessage:
+        sender = _field(body, "from")
+        text = body.get("text")
+        return InboundMessage(self.channel_id, _field(body, "id"),
+                              ContactRef(sender, phone=sender), _time(body, "received_at"),
+                              text=text if isinstance(text, str) else "")
+
+    def _receipt(self, body: dict[str, Any]) -> DeliveryStatus:
+        state = STATES.get(str(body.get("status")))
+        if state is None:
+            raise WebhookRejected(400, f"unknown status {body.get('status')!r}")
+        return DeliveryStatus(self.channel_id, _field(body, "message_id"), state,
+                              _time(body, "at"), _optional(body, "to"),
+                              _optional(body, "error_code"), _optional(body, "error_message"))
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def texts(self, message: OutboundMessage) -> list[str] | None:
+        """The texts one message is sent as, or None for one SMS cannot carry (a template)."""
+        if isinstance(message, OutboundText):
+            return split_text(message.text)
+        if isinstance(message, OutboundMenu):
+            return split_text(message.as_text())
+        return None
+
+    async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
+        """POST each part in order; stop at the first failure."""
+        texts = self.texts(message)
+        if texts is None:
+            return SendResult(error=SendError("no_templates", "SMS has no native templates",
+                                              permanent=True))
+        ids: list[str] = []
+        for text in texts:
+            sent = await self._post({"from": self.config.sender_name or self.config.phone_number,
+                                     "to": to.phone or to.external_id, "text": text})
+            if isinstance(sent, SendError):
+                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
+            ids.append(sent)
+        return SendResult(ids[0], None, tuple(ids[1:]))
+
+    _own_http = False
+
+    async def _session(self) -> aiohttp.ClientSession:
+        if self.http is None:
+            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._own_http = True
+        return self.http
+
+    async def close(self) -> None:
+        if self._own_http and self.http is not None:
+            await self.http.close()
+            self.http = None
+
+    async def _post(self, body: dict[str, str]) -> str | SendError:
+        http = await self._session()
+        url = self.config.api_base_url.rstrip("/") + "/messages"
+        headers = {"Authorization": f"Bearer {self.config.api_key}"}
+        try:
+            async with http.post(url, json=body, headers=headers) as reply:
+                status = reply.status
+                try:
+                    data = await reply.json(content_type=None)
+                except ValueError:
+                    data = None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return SendError("network", f"{type(exc).__name__}: {exc}", permanent=False)
+        data = data if isinstance(data, dict) else {}
+        if 200 <= status < 300:
+            message_id = data.get("id")
+            if isinstance(message_id, str) and message_id:
+                return message_id
+            return SendError("bad_response", "2xx answer without an id", permanent=False)
+        return send_error(status, data)
+
+
+def send_error(status: int, data: dict[str, Any]) -> SendError:
+    """A gateway error answer as a SendError: throttling and server trouble are worth a retry,
+    any other refusal (a bad number, a blocked recipient) is not."""
+    error = data.get("error")
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code") or f"http_{status}")
+    return SendError(code, str(error.get("message") or f"HTTP {status}"),
+                     permanent=not (status == 429 or status >= 500))
