@@ -80,7 +80,8 @@ def message(name: str, at: datetime, **values: str) -> bytes:
     """A fixture with its CreateTime set to `at` and other elements replaced."""
     xml = (PAYLOADS / name).read_text()
     for tag, value in {"CreateTime": str(int(at.timestamp())), **values}.items():
-        xml = re.sub(rf"<{tag}>.*?</{tag}>", lambda _m, t=tag, v=value: f"<{t}>{v}</{t}>", xml)
+        element = f"<{tag}>{value}</{tag}>"
+        xml = re.sub(rf"<{tag}>.*?</{tag}>", lambda _match: element, xml)  # noqa: B023 (used at once)
     return xml.encode()
 
 
