@@ -14,11 +14,12 @@ from __future__ import annotations
 import secrets
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from supportctl.config.plugin_spec import ChannelConfig
 from supportctl.plugins.channel import (
     ChannelRuntime,
     ContactRef,
@@ -43,6 +44,9 @@ from supportctl.plugins.channel import (
 from .wechat import WeChatChannel
 from .wechat_crypto import CryptoError, aes_key, decrypt, encrypt, signature, signature_matches
 from .wechat_tokens import AccessTokens, Fetched
+
+if TYPE_CHECKING:
+    from aiohttp import ClientSession
 
 TEXT_LIMIT = 2048  # bytes of UTF-8, for a passive reply and for a customer-service text
 MEDIA_KINDS = {"image": "image", "voice": "audio", "video": "video", "shortvideo": "video",
@@ -142,9 +146,10 @@ class WeChatChannelRuntime(ChannelRuntime):
     passive_replies = True
     config: WeChatChannel
 
-    def __init__(self, *args: Any, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, channel_id: str, config: ChannelConfig, *,
+                 http: ClientSession | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        super().__init__(channel_id, config, http=http)
         key = self.config.encoding_aes_key
         self._key = aes_key(key) if key else None
         self._wall = wall  # Unix time for CreateTime and TimeStamp of replies
@@ -260,7 +265,7 @@ class WeChatChannelRuntime(ChannelRuntime):
                                   None if delivered else status)
         return None  # unsubscribe, VIEW (a link opened), SCAN, LOCATION reports, ...
 
-    def acknowledge(self, events: Any) -> WebhookResponse:
+    def acknowledge(self, events: Sequence[InboundEvent]) -> WebhookResponse:
         """WeChat's "received, no reply": the plain body `success`."""
         return WebhookResponse(200, "success")
 
