@@ -130,6 +130,13 @@ def test_a_missing_or_wrong_secret_token_is_403(secret: str | None) -> None:
     assert outcome.events == ()
 
 
+def test_an_empty_secret_token_lets_nothing_in() -> None:
+    channel = TelegramChannelRuntime("tg", TelegramChannel(type="telegram", bot_token=TOKEN,
+                                                           secret_token=""))
+    for secret in (None, ""):
+        assert receive(channel, delivery(payload("text.json"), secret)).response.status == 403
+
+
 @pytest.mark.parametrize("body", [b"not json", b"[]", b"{}", b'{"update_id": "7"}',
                                   b'{"update_id": true}', b'{"message": {}}'])
 def test_a_body_that_is_not_an_update_is_400(body: bytes) -> None:
