@@ -35,6 +35,7 @@ from supportctl.runtime.payloads import PayloadError, from_payload
 from supportctl.store.records import MessageStatus, OutboxItem
 
 if TYPE_CHECKING:
+    from supportctl.runtime.inbox import Delivery
     from supportctl.runtime.server import Server
 
 log = structlog.get_logger("supportctl.passive")
@@ -69,17 +70,15 @@ def replyable(runtime: ChannelRuntime, events: Sequence[InboundEvent]
 
 
 async def process_and_reply(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
-                            event: InboundMessage | InteractiveReply,
+                            event: InboundMessage | InteractiveReply, delivery: Delivery,
                             events: Sequence[InboundEvent]) -> WebhookResponse:
-    """Process `events` and answer with a passive reply when one is ready in time.
-    Raises StoreError when the events could not be stored within the deadline."""
+    """Process a stored delivery and answer with a passive reply when one is ready in time."""
     hold = Hold(runtime.channel_id, f"passive-{uuid.uuid4().hex}",
                 server.clock.now() + timedelta(seconds=runtime.reply_deadline) + HOLD_MARGIN)
 
     async def process() -> None:
         HOLD.set(hold)  # the task runs in a copy of the context: nothing leaks out
-        for item in events:
-            await server.desk.receive(item)
+        await server.inbox.process(delivery)
 
     task = asyncio.create_task(process())
     done, _ = await asyncio.wait({task}, timeout=runtime.reply_deadline)
@@ -88,10 +87,8 @@ async def process_and_reply(server: Server, runtime: ChannelRuntime, request: We
                     channel=runtime.channel_id, deadline=runtime.reply_deadline)
         server.spawn(_release_after(server, task, hold))
         return runtime.acknowledge(events)
+    task.result()  # the inbox keeps what fails; nothing is raised but a bug
     held = await server.store.claimed_outbox(hold.worker)
-    if task.exception() is not None:
-        await _release(server, held, hold)
-        task.result()  # raises it
     answer = await _reply_with_first(server, runtime, request, event, held, hold)
     await _release(server, held[1:] if answer is not None else held, hold)
     return answer or runtime.acknowledge(events)

@@ -27,6 +27,7 @@ from supportctl.runtime.bus import Bus
 from supportctl.runtime.clock import Clock, SystemClock
 from supportctl.runtime.desk import Desk
 from supportctl.runtime.host import Host
+from supportctl.runtime.inbox import Inbox
 from supportctl.runtime.live import LiveStack, PluginRuntimeError, StackRefused, load_live
 from supportctl.runtime.metrics import Metrics
 from supportctl.runtime.outbox import OutboxWorker
@@ -77,6 +78,7 @@ class Server:
                          settings.public_url)
         self.host = Host(store, self.desk, self.bus, clock)
         self.timers = TimerWorker(store, self.desk, clock, worker_id=worker_id)
+        self.inbox = Inbox(store, self.desk, clock, worker_id=worker_id)
         self._stop = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -118,7 +120,8 @@ class Server:
 
     def run_workers(self) -> None:
         self._workers = [asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
-                         asyncio.create_task(self.timers.run(self._stop), name="timers")]
+                         asyncio.create_task(self.timers.run(self._stop), name="timers"),
+                         asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
 
     async def stop(self) -> None:
         """Let the workers finish what they hold, end live streams, close the database."""

@@ -59,8 +59,10 @@ class TimerWorker:
                 return fired
 
     async def prune(self) -> int:
-        """Forget inbound dedupe keys older than DEDUPE_KEEP; how many."""
-        pruned = await self.store.prune_dedupe(self.clock.now() - DEDUPE_KEEP)
+        """Forget inbound dedupe keys and processed inbox items older than DEDUPE_KEEP."""
+        older_than = self.clock.now() - DEDUPE_KEEP
+        pruned = (await self.store.prune_dedupe(older_than)
+                  + await self.store.prune_inbox(older_than))
         if pruned:
             log.info("dedupe keys pruned", count=pruned, older_than_days=DEDUPE_KEEP.days)
         return pruned

@@ -1,0 +1,66 @@
+"""Inbound events as JSON and back, as the inbox keeps them between storing and processing."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from supportctl.plugins.channel import (
+    ContactRef,
+    DeliveryState,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    InteractiveReply,
+    Location,
+    MediaRef,
+    SharedContact,
+)
+
+JSON = dict[str, Any]
+
+
+class EventDecodeError(ValueError):
+    """A stored event that is no inbound event (a bug, or a row edited by hand)."""
+
+
+def event_key(event: InboundEvent) -> str:
+    """The dedupe key of an event within its channel: a status is news once per state."""
+    if isinstance(event, DeliveryStatus):
+        return f"status:{event.external_id}:{event.status.value}"
+    return event.external_id
+
+
+def event_to_json(event: InboundEvent) -> JSON:
+    kind = {InboundMessage: "message", InteractiveReply: "reply",
+            DeliveryStatus: "status"}[type(event)]
+    data = asdict(event)
+    for name, value in data.items():
+        if isinstance(value, datetime):
+            data[name] = value.isoformat()
+    return {"kind": kind, **data}
+
+
+def event_from_json(data: JSON) -> InboundEvent:
+    try:
+        fields = {k: v for k, v in data.items() if k != "kind"}
+        kind = data["kind"]
+        if kind == "status":
+            return DeliveryStatus(**{**fields, "status": DeliveryState(fields["status"]),
+                                     "at": datetime.fromisoformat(fields["at"])})
+        fields["contact"] = ContactRef(**fields["contact"])
+        fields["sent_at"] = datetime.fromisoformat(fields["sent_at"])
+        if kind == "reply":
+            return InteractiveReply(**fields)
+        if kind != "message":
+            raise EventDecodeError(f"unknown event kind {kind!r}")
+        if fields.get("media") is not None:
+            fields["media"] = MediaRef(**fields["media"])
+        if fields.get("location") is not None:
+            fields["location"] = Location(**fields["location"])
+        fields["contacts"] = tuple(SharedContact(c["name"], tuple(c.get("phones", ())))
+                                   for c in fields.get("contacts", ()))
+        return InboundMessage(**fields)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EventDecodeError(f"stored event is not an inbound event: {exc!r}") from exc
