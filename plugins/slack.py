@@ -21,4 +21,5 @@ class SlackNotifier(NotifierConfig):
     """Who to mention in each alert."""
 
 
-plugin = NotifierSpec(type="slack", title="Slack", config_model=SlackNotifier)
+plugin = NotifierSpec(type="slack", title="Slack", config_model=SlackNotifier,
+                      runtime="supportctl_plugins.slack_runtime:SlackNotifierRuntime")

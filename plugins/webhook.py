@@ -28,4 +28,5 @@ class WebhookNotifier(NotifierConfig):
     """How long to wait for the endpoint."""
 
 
-plugin = NotifierSpec(type="webhook", title="Signed HTTP webhook", config_model=WebhookNotifier)
+plugin = NotifierSpec(type="webhook", title="Signed HTTP webhook", config_model=WebhookNotifier,
+                      runtime="supportctl_plugins.webhook_runtime:WebhookNotifierRuntime")

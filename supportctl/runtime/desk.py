@@ -28,6 +28,7 @@ from supportctl.plugins.channel import (
     InteractiveReply,
     OutboundText,
 )
+from supportctl.plugins.notifier import CLOSED, CSAT_ANSWERED
 from supportctl.routing.assignment import RoutingState
 from supportctl.routing.engine import Decision, Outcome
 from supportctl.routing.handover import (
@@ -43,6 +44,7 @@ from supportctl.runtime.clock import Clock
 from supportctl.runtime.live import LiveStack
 from supportctl.runtime.menu_engine import MenuState, Step
 from supportctl.runtime.metrics import Metrics
+from supportctl.runtime.notifications import addressed, alert_kind, compose, subscribers
 from supportctl.runtime.outgoing import Outgoing
 from supportctl.runtime.payloads import display_text
 from supportctl.runtime.texts import Variables, format_opening
@@ -66,6 +68,12 @@ BACK = {"de": "Zurück", "en": "Back", "es": "Volver", "fr": "Retour", "it": "In
         "nl": "Terug", "pt": "Voltar", "tr": "Geri", "zh": "返回", "ja": "戻る", "ar": "رجوع"}
 ACTIVE = (ConversationStatus.WAITING, ConversationStatus.QUEUED, ConversationStatus.OPEN)
 AGENTS_TOPIC = "agents"
+
+
+def conversation_url(base: str | None, conversation_id: str) -> str | None:
+    """Where people open a conversation (templates' `conversation.url`, notification links);
+    None without a public URL."""
+    return f"{base.rstrip('/')}/api/v1/conversations/{conversation_id}" if base else None
 
 
 def chat_topic(channel: str, external_user_id: str) -> str:
@@ -125,7 +133,8 @@ def csat_score(text: str | None, scale: int) -> int | None:
 
 class Desk:
     def __init__(self, store: Store, live: Callable[[], LiveStack], clock: Clock, bus: Bus,
-                 metrics: Metrics, outgoing: Outgoing, public_url: str | None = None) -> None:
+                 metrics: Metrics, outgoing: Outgoing, public_url: str | None = None,
+                 notified: Callable[[], None] | None = None) -> None:
         self.store = store
         self.live = live
         self.clock = clock
@@ -133,6 +142,7 @@ class Desk:
         self.metrics = metrics
         self.outgoing = outgoing
         self.public_url = public_url
+        self.notified = notified  # wakes the notification worker
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -356,12 +366,37 @@ class Desk:
 
     async def notify(self, conversation: Conversation, targets: tuple[str, ...] | list[str],
                      why: str, now: datetime, **data: Any) -> None:
-        """Record an alert for the stack's notify targets (delivered by notifier plugins)."""
+        """Record an alert for the stack's notify targets and queue it for those with a
+        runtime that take it (the notification worker delivers it)."""
+        live = self.live()
         event = {"targets": list(targets), "why": why, "team": conversation.team,
                  "agent": conversation.agent, **data}
-        await self.store.append_event(conversation.id, "notify", event, now)
+        kind = alert_kind(why)
+        await self._queue(live, conversation, addressed(live.notifiers, targets, kind), kind,
+                          now, data, event)
         self.bus.publish(AGENTS_TOPIC, {"type": "notify", "conversation_id": conversation.id,
                                         **event})
+
+    async def notify_all(self, conversation: Conversation, kind: str, now: datetime,
+                         **data: Any) -> None:
+        """Queue a lifecycle event (closed, CSAT answered) for the targets that take it for
+        every conversation; nothing is recorded when none does."""
+        live = self.live()
+        targets = subscribers(live.notifiers, kind)
+        if targets:
+            await self._queue(live, conversation, targets, kind, now, data,
+                              {"targets": targets, "why": kind, **data})
+
+    async def _queue(self, live: LiveStack, conversation: Conversation, targets: list[str],
+                     kind: str, now: datetime, data: Mapping[str, Any], event: JSON) -> None:
+        contact = await self.store.get_contact(conversation.contact_id)
+        link = conversation_url(self.public_url or live.stack.workspace.public_url,
+                                conversation.id)
+        payload = compose(live.stack, conversation, contact.name, kind, now, link, data)
+        await self.store.add_notifications(conversation.id, targets, kind, payload, now,
+                                           event=event)
+        if targets and self.notified is not None:
+            self.notified()
 
     async def _reopen(self, live: LiveStack, conversation: Conversation, contact: Contact,
                       now: datetime, reason: str) -> Conversation:
@@ -443,7 +478,7 @@ class Desk:
                 self._assigned(conversation, now)
         if timer.payload.get("notify"):
             await self.notify(conversation, timer.payload["notify"], "escalation", now,
-                              after=timer.payload.get("after"))
+                              after=timer.payload.get("after"), to=to)
         if timer.payload.get("reply"):
             await self.outgoing.automatic(live, conversation, timer.payload["reply"],
                                           self.text_language(live, conversation, contact),
@@ -590,6 +625,7 @@ class Desk:
                                                     now, reason=reason, data={"by": by})
         await self.store.cancel_timers(conversation.id)
         log.info("conversation closed", reason=reason, by=by, conversation_id=conversation.id)
+        await self.notify_all(conversation, CLOSED, now, reason=reason, by=by)
         csat = live.stack.conversations.csat
         if csat is not None and handled:
             contact = await self.store.get_contact(conversation.contact_id)
@@ -634,6 +670,8 @@ class Desk:
         conversation = await self.store.set_context(conversation.id, context, now)
         await self.store.cancel_timers(conversation.id, [TimerKind.CSAT_TIMEOUT])
         log.info("csat answered", score=score)
+        await self.notify_all(conversation, CSAT_ANSWERED, now, score=score, scale=csat.scale,
+                              comment=text)
         if csat.thanks:
             await self.outgoing.automatic(live, conversation, csat.thanks,
                                           self.text_language(live, conversation, contact),
@@ -671,8 +709,7 @@ class Desk:
             team_name=(team.name or conversation.team) if team else None,
             channel_name=(channel.name or conversation.channel) if channel else None,
             conversation_id=conversation.id,
-            conversation_url=(f"{base.rstrip('/')}/api/v1/conversations/{conversation.id}"
-                              if base else None),
+            conversation_url=conversation_url(base, conversation.id),
             next_open=next_open)
 
     def _publish_message(self, conversation: Conversation, message: Message,

@@ -1,4 +1,5 @@
-"""The stack as the server runs it: checked, compiled, with a runtime per channel.
+"""The stack as the server runs it: checked, compiled, with a runtime per channel and per
+notify target.
 
 A `LiveStack` is built whole before it is served and never changed afterwards; a reload builds
 a new one and swaps the reference, so every request sees one stack from start to end.
@@ -12,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supportctl.config.diagnostics import Diagnostic, Severity
 from supportctl.config.model.stack import StackBase
-from supportctl.config.plugin_spec import ChannelSpec, PluginSet
+from supportctl.config.plugin_spec import ChannelSpec, NotifierSpec, PluginSet
 from supportctl.plugins import load_plugins
 from supportctl.plugins.channel import ChannelRuntime
+from supportctl.plugins.notifier import NotifierRuntime
 from supportctl.routing.engine import Router
 from supportctl.runtime.menu_engine import MenuEngine
 from supportctl.runtime.texts import Texts
@@ -38,7 +40,7 @@ class StackRefused(Exception):
 
 
 class PluginRuntimeError(Exception):
-    """A plugin names a runtime that cannot be imported or is not a ChannelRuntime."""
+    """A plugin names a runtime that cannot be imported or is not of its kind's base class."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,13 +56,13 @@ class LiveStack:
     files: tuple[str, ...] = field(default=())
     # values the stack read from the environment: tokens and secrets, never to be logged
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    notifiers: Mapping[str, NotifierRuntime] = field(default_factory=dict)  # notify targets
 
     def channel_type(self, channel_id: str) -> str:
         return self.stack.channels[channel_id].type
 
 
-def runtime_class(spec: ChannelSpec) -> type[ChannelRuntime] | None:
-    """The runtime class a channel plugin names, imported now; None when it has none."""
+def _imported(spec: ChannelSpec | NotifierSpec, base: type[Any]) -> type[Any] | None:
     if spec.runtime is None:
         return None
     module_name, _, attribute = spec.runtime.partition(":")
@@ -69,9 +71,21 @@ def runtime_class(spec: ChannelSpec) -> type[ChannelRuntime] | None:
     except (ImportError, AttributeError) as exc:
         raise PluginRuntimeError(f"plugin {spec.type!r}: runtime {spec.runtime!r} cannot be "
                                  f"imported: {exc}") from exc
-    if not (isinstance(found, type) and issubclass(found, ChannelRuntime)):
+    if not (isinstance(found, type) and issubclass(found, base)):
         raise PluginRuntimeError(f"plugin {spec.type!r}: runtime {spec.runtime!r} is not a "
-                                 "ChannelRuntime subclass")
+                                 f"{base.__name__} subclass")
+    return found
+
+
+def runtime_class(spec: ChannelSpec) -> type[ChannelRuntime] | None:
+    """The runtime class a channel plugin names, imported now; None when it has none."""
+    found: type[ChannelRuntime] | None = _imported(spec, ChannelRuntime)
+    return found
+
+
+def notifier_class(spec: NotifierSpec) -> type[NotifierRuntime] | None:
+    """The runtime class a notifier plugin names, imported now; None when it has none."""
+    found: type[NotifierRuntime] | None = _imported(spec, NotifierRuntime)
     return found
 
 
@@ -103,7 +117,14 @@ def load_live(path: Path, env: Mapping[str, str], now: datetime, *,
         cls = runtime_class(spec)
         if cls is not None:
             channels[channel_id] = cls(channel_id, stack.channels[channel_id], http=http)
+    notifiers: dict[str, NotifierRuntime] = {}
+    for target_id, target in stack.notify.items():
+        notifier = plugins.notifiers.get(target.type)
+        made = notifier_class(notifier) if notifier is not None else None
+        if made is not None:
+            notifiers[target_id] = made(target_id, target, http=http)
     files = list(result.sources.files)
     return LiveStack(stack, stack_version(files), now, Router(stack), MenuEngine(stack),
                      Texts(stack), channels, specs, tuple(sorted(files)),
-                     tuple(env[name] for name in sorted(result.env_used) if name in env))
+                     tuple(env[name] for name in sorted(result.env_used) if name in env),
+                     notifiers)

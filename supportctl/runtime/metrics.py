@@ -49,6 +49,9 @@ class Metrics:
         self.outbound = Counter("supportctl_outbound_messages", "Send attempts by result"
                                 " (sent, retry, failed, not_sent)", ["channel", "result"],
                                 registry=r)
+        self.notifications = Counter("supportctl_notifications", "Notification delivery"
+                                     " attempts by notify target and result (delivered, retry,"
+                                     " failed)", ["target", "result"], registry=r)
         self.assignment_latency = Histogram(
             "supportctl_assignment_latency_seconds",
             "From a conversation's handoff to its assignment to an agent",

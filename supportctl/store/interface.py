@@ -30,6 +30,8 @@ from supportctl.store.records import (
     InboxItem,
     Message,
     MessageStatus,
+    NotificationItem,
+    NotificationState,
     OutboxItem,
     QueueDepths,
     Timer,
@@ -263,6 +265,34 @@ class Store(Protocol):
 
     async def get_outbox(self, item_id: str) -> OutboxItem:
         """One outbox row; NotFound if there is none."""
+
+    # notifications ------------------------------------------------------------------------
+    async def add_notifications(self, conversation_id: str | None, targets: Sequence[str],
+                                kind: str, payload: JSON, at: datetime, *,
+                                event: JSON | None = None) -> list[NotificationItem]:
+        """Queue one notification of `kind` per target, all with `payload`, due at `at`; with
+        `event`, append it as the conversation's `notify` event in the same transaction."""
+
+    async def claim_notifications(self, worker: str, now: datetime, until: datetime,
+                                  limit: int) -> list[NotificationItem]:
+        """Claim up to `limit` pending notifications whose next attempt is due, as
+        `claim_outbox`."""
+
+    async def notification_sent(self, item_id: str, worker: str, at: datetime) -> bool:
+        """Delivered. False when the claim was lost."""
+
+    async def notification_failed(self, item_id: str, worker: str, at: datetime, error: str,
+                                  retry_at: datetime | None) -> bool:
+        """A delivery failed: try again at `retry_at`, or never with None. False when the
+        claim was lost."""
+
+    async def get_notification(self, item_id: str) -> NotificationItem:
+        """One notification; NotFound if there is none."""
+
+    async def list_notifications(self, *, target: str | None = None,
+                                 state: NotificationState | None = None,
+                                 limit: int = 100) -> list[NotificationItem]:
+        """Notifications (of a target, in a state), oldest first."""
 
     # access tokens ------------------------------------------------------------------------
     async def add_token(self, kind: str, subject: str, token_hash: str, at: datetime, *,

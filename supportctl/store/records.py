@@ -174,6 +174,30 @@ class InboxItem:
     claimed_until: datetime | None = None
 
 
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # failed for good: no more attempts
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationItem:
+    """A notification queued for one notify target; `id` is the receivers' idempotency key."""
+
+    id: str
+    target: str
+    kind: str
+    payload: JSON
+    state: NotificationState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    last_error: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     id: str

@@ -10,6 +10,7 @@ from pathlib import Path
 from supportctl.store import _sqlite_rows as rows
 from supportctl.store._sqlite_db import Database, current_version
 from supportctl.store._sqlite_inbox import SQLiteInbox
+from supportctl.store._sqlite_notifications import SQLiteNotifications
 from supportctl.store._sqlite_queue import SQLiteQueues
 from supportctl.store.ids import new_id, to_micros
 from supportctl.store.interface import StoreError
@@ -32,7 +33,7 @@ from supportctl.store.records import (
 )
 
 
-class SQLiteStore(SQLiteQueues, SQLiteInbox):
+class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
     """`Store` on one SQLite file; several stores (processes) may share the file."""
 
     def __init__(self, db: Database) -> None:

@@ -8,6 +8,7 @@ from supportctl.config.checks import Check, CheckContext
 from supportctl.config.diagnostics import Finding, YamlPath
 from supportctl.config.model.common import as_list
 from supportctl.config.suggest import did_you_mean, known_list
+from supportctl.plugins.notifier import lifecycle_kinds
 
 _CODES = {"agents": ("R301", "agent"), "teams": ("R302", "team"),
           "schedules": ("R303", "schedule"), "templates": ("R304", "template"),
@@ -151,6 +152,8 @@ def unused(context: CheckContext) -> Iterator[Finding]:
             conditions.extend(condition.all or ())
             if condition.not_ is not None:
                 conditions.append(condition.not_)
+    # integrations (a webhook with `events`) get closed conversations and CSAT answers anyway
+    used_notify.update(t for t, target in stack.notify.items() if lifecycle_kinds(target))
     used_menus = {c.menu for c in stack.channels.values() if c.menu}
     used_menus.update(o.menu for m in stack.menus.values() for o in m.options if o.menu)
     in_teams = {a for t in stack.teams.values() for a in (t.members or ())}

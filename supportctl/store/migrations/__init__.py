@@ -160,9 +160,29 @@ _INBOX = (
     "CREATE INDEX inbox_received ON inbox (received_at)",
 )
 
+_NOTIFICATIONS = (
+    # alerts and lifecycle events queued for notify targets (Slack, webhooks), one row per
+    # target; the row id is the idempotency key receivers see on every retry
+    """CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        claimed_by TEXT,
+        claimed_until BIGINT,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        sent_at BIGINT)""",
+    "CREATE INDEX notifications_due ON notifications (state, next_attempt_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "conversation context, access tokens", _CONTEXT_AND_TOKENS),
     Migration(3, "inbox of webhook deliveries", _INBOX),
+    Migration(4, "notifications", _NOTIFICATIONS),
 )
 """Every migration, by ascending version."""
