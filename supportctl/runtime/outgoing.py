@@ -27,6 +27,10 @@ from supportctl.store.records import Conversation, Direction, Message
 log = structlog.get_logger("supportctl.runtime")
 
 
+# conversation context: {channel: when the provider last refused a message as out of window}
+WINDOW_CLOSED = "window_closed"
+
+
 class WindowClosed(Exception):
     """Free text cannot reach the customer now; `templates` can (ids of the stack's templates
     with a native version for the channel)."""
@@ -56,8 +60,22 @@ class Outgoing:
         runtime = live.channels.get(conversation.channel)
         if runtime is None:
             return False
-        return runtime.window_open(conversation.last_customer_message.get(conversation.channel),
-                                   at, human=human)
+        last = conversation.last_customer_message.get(conversation.channel)
+        closed = conversation.context.get(WINDOW_CLOSED, {}).get(conversation.channel)
+        if closed is not None and (last is None or datetime.fromisoformat(closed) >= last):
+            return False  # the provider said so, whatever our clock says
+        return runtime.window_open(last, at, human=human)
+
+    async def window_closed(self, message: Message, code: str, error: str, at: datetime) -> None:
+        """The provider refused a message because its window has closed: record it, and treat
+        the window as closed until the customer writes again."""
+        await self.store.append_event(message.conversation_id, "window_closed", {
+            "message_id": message.id, "channel": message.channel, "code": code,
+            "error": error}, at)
+        conversation = await self.store.get_conversation(message.conversation_id)
+        closed = {**conversation.context.get(WINDOW_CLOSED, {}), message.channel: at.isoformat()}
+        await self.store.set_context(conversation.id,
+                                     {**conversation.context, WINDOW_CLOSED: closed}, at)
 
     def templates_for(self, live: LiveStack, channel: str) -> list[str]:
         """Templates that can still be sent on a channel whose window is closed."""

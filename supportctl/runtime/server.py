@@ -175,9 +175,7 @@ class Server:
         await self.desk.message_sent(message)
 
     async def _window_closed(self, message: Message, error: SendError) -> None:
-        await self.store.append_event(message.conversation_id, "window_closed", {
-            "message_id": message.id, "channel": message.channel, "code": error.code,
-            "error": error.message}, self.clock.now())
+        await self.outgoing.window_closed(message, error.code, error.message, self.clock.now())
 
     def channel(self, channel_id: str) -> ChannelRuntime | None:
         return self._live.channels.get(channel_id)

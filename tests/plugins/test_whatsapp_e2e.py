@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import ClientSession, ClientTimeout, web
 from serving import Running, listening, serving
 from supportctl_plugins.whatsapp_runtime import signature
@@ -341,13 +340,17 @@ def test_a_send_refused_with_131047_records_that_the_window_closed(tmp_path: Pat
     run(body, tmp_path)
 
 
-@pytest.mark.xfail(raises=AssertionError, reason=(
-    "the server records window_closed but Outgoing.window_open looks only at the customer's "
-    "last message, so the agent API still offers free text until 24 h pass by our clock"))
-def test_after_131047_the_agent_api_reports_the_window_closed(tmp_path: Path) -> None:
+def test_after_131047_the_window_is_closed_until_the_customer_writes_again(
+        tmp_path: Path) -> None:
     async def body(wa: WhatsApp) -> None:
         conversation = await refused_for_the_window(wa)
-        assert conversation["window_open"] is False
+        assert conversation["window_open"] is False  # Meta said so, whatever our clock says
+        status, refused = await wa.api("POST", f"/conversations/{conversation['id']}/reply",
+                                       conversation["agent"], {"text": "Hallo?"})
+        assert status == 409 and "templates" in refused
+        wa.clock.advance(timedelta(minutes=1))
+        await wa.says("text.json", "wamid.back")
+        assert (await wa.only_conversation())["window_open"] is True
 
     run(body, tmp_path)
 
