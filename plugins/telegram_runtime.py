@@ -356,4 +356,5 @@ def send_error(status: int, data: Mapping[str, Any]) -> SendError:
     if retry_after is not None:
         description += f" (retry after {retry_after} s)"
     temporary = code == 429 or code >= 500 or status == 429 or status >= 500
-    return SendError(str(code), description, permanent=not temporary)
+    return SendError(str(code), description, permanent=not temporary,
+                     retry_after=float(retry_after) if retry_after is not None else None)

@@ -276,12 +276,14 @@ OutboundMessage = OutboundText | OutboundTemplate | OutboundMenu
 @dataclass(frozen=True, slots=True)
 class SendError:
     """Why a send failed. `permanent`: retrying cannot help. `window_closed`: the channel says
-    the messaging window is closed, so only a template can reach the customer now."""
+    the messaging window is closed, so only a template can reach the customer now.
+    `retry_after`: the provider's own wait before a retry, which the outbox keeps to."""
 
     code: str
     message: str
     permanent: bool
     window_closed: bool = False
+    retry_after: float | None = None  # seconds the provider asked us to wait (429 Retry-After)
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,6 +263,8 @@ class OutboxWorker:
         retry_at: datetime | None = None
         if retry:
             delay = self.retry_delay(item.attempts + 1)
+            if error is not None and error.retry_after is not None:
+                delay = max(delay, error.retry_after)  # never sooner than the provider asked
             retry_at = at + timedelta(seconds=delay)
             self.metrics.outbound.labels(item.channel, "retry").inc()
         else:

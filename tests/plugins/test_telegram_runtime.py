@@ -392,6 +392,7 @@ def test_throttling_and_server_trouble_are_temporary(answer: Answer, code: str) 
     assert (result.error.code, result.error.permanent) == (code, False)
     if code == "429":
         assert "retry after 7 s" in result.error.message
+        assert result.error.retry_after == 7.0
 
 
 @pytest.mark.parametrize("answer", [

@@ -142,6 +142,23 @@ def test_temporary_failure_is_retried_after_a_jittered_backoff(tmp_path: Path) -
     run(tmp_path, body)
 
 
+def test_a_retry_waits_at_least_as_long_as_the_provider_asked(tmp_path: Path) -> None:
+    async def body(env: Env) -> None:
+        conv = await env.conversation()
+        await env.queue(conv, "hello")
+        env.channel.fail_next(SendError("429", "Too Many Requests", permanent=False,
+                                        retry_after=30.0))
+        worker = env.worker(random=lambda: 1.0, base_delay=2.0)  # our own backoff: 2 s
+        assert await worker.run_once() == 1
+        env.clock.set(T0 + timedelta(seconds=29))
+        assert await worker.run_once() == 0
+        env.clock.set(T0 + timedelta(seconds=30))
+        assert await worker.run_once() == 1
+        assert env.channel.texts() == ["hello"]
+
+    run(tmp_path, body)
+
+
 def test_backoff_is_full_jitter_under_an_exponential_cap(tmp_path: Path) -> None:
     async def body(env: Env) -> None:
         top = env.worker(random=lambda: 0.999999, base_delay=2.0, max_delay=60.0)
