@@ -177,6 +177,7 @@ class SmsChannelRuntime(ChannelRuntime):
         try:
             async with http.post(url, json=body, headers=headers) as reply:
                 status = reply.status
+                wait = _seconds(reply.headers.get("Retry-After"))
                 try:
                     data = await reply.json(content_type=None)
                 except ValueError:
@@ -189,14 +190,24 @@ class SmsChannelRuntime(ChannelRuntime):
             if isinstance(message_id, str) and message_id:
                 return message_id
             return SendError("bad_response", "2xx answer without an id", permanent=False)
-        return send_error(status, data)
+        return send_error(status, data, wait)
 
 
-def send_error(status: int, data: dict[str, Any]) -> SendError:
-    """A gateway error answer as a SendError: throttling and server trouble are worth a retry,
-    any other refusal (a bad number, a blocked recipient) is not."""
+def _seconds(value: str | None) -> float | None:
+    """A `Retry-After` given in seconds (the gateway never sends an HTTP date)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def send_error(status: int, data: dict[str, Any], retry_after: float | None = None) -> SendError:
+    """A gateway error answer as a SendError: throttling and server trouble are worth a retry
+    (no sooner than the gateway's `Retry-After`), any other refusal (a bad number, a blocked
+    recipient) is not."""
     error = data.get("error")
     error = error if isinstance(error, dict) else {}
     code = str(error.get("code") or f"http_{status}")
+    temporary = status == 429 or status >= 500
     return SendError(code, str(error.get("message") or f"HTTP {status}"),
-                     permanent=not (status == 429 or status >= 500))
+                     permanent=not temporary, retry_after=retry_after if temporary else None)

@@ -154,6 +154,15 @@ def test_throttling_and_server_trouble_are_retried_refusals_are_not(
     assert (result.error.code, result.error.permanent) == ("nope", permanent)
 
 
+def test_a_throttled_send_waits_as_long_as_the_gateway_asks() -> None:
+    async def throttle(request: web.Request) -> web.Response:
+        return web.json_response({"error": {"code": "rate_limited", "message": "slow down"}},
+                                 status=429, headers={"Retry-After": "7"})
+
+    result, _ = against_gateway(throttle, OutboundText("hi"))
+    assert result.error is not None and result.error.retry_after == 7.0
+
+
 def test_an_unreachable_gateway_is_a_temporary_error() -> None:
     result = asyncio.run(runtime("http://127.0.0.1:9").send(CUSTOMER, OutboundText("hi")))
     assert result.error is not None and not result.error.permanent
