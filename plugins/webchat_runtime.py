@@ -154,6 +154,7 @@ class WebChatRuntime(ChannelRuntime):
     a stream) and `clock` (the time of inbound messages) may be changed, for tests."""
 
     window = None  # a site can always show what the desk writes
+    has_webhook = False  # the site talks to the channel's own API
     config: WebChatChannel
 
     def __init__(self, channel_id: str, config: Any, **kwargs: Any) -> None:

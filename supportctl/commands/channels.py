@@ -140,6 +140,8 @@ async def _register(live: LiveStack, channel_id: str, url: str,
     runtime = live.channels.get(channel_id)
     if runtime is None:
         return "skipped: this version of supportctl has no runtime for it", True
+    if not runtime.has_webhook:
+        return f"no webhook: it serves its own API under /channels/{channel_id}/", True
     if dry_run:
         if _has_registration(runtime):
             return f"would register {url}", True

@@ -373,6 +373,8 @@ class ChannelRuntime(ABC):
     HUMAN_AGENT tag gives 7 days."""
     send_rate: ClassVar[tuple[float, int] | None] = None
     """(messages per second, burst) the provider allows one account; the outbox keeps to it."""
+    has_webhook: ClassVar[bool] = True
+    """False for a channel that serves its own API instead (web chat): nothing to register."""
     passive_replies: ClassVar[bool] = False
     """The provider takes a reply in the webhook's HTTP answer (WeChat): the server processes a
     delivery before answering and offers `passive_reply` the first message it queued."""

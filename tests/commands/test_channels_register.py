@@ -106,6 +106,7 @@ def test_register_sets_the_telegram_webhook_and_names_the_console_urls(
     assert out["telegram"].startswith("(telegram): registered: Webhook was set")
     assert out["whatsapp"] == ("(whatsapp): not supported: set the URL in the provider's "
                                "console: https://chat.example.org/channels/whatsapp/webhook")
+    assert out["webchat"] == "(webchat): no webhook: it serves its own API under /channels/webchat/"
     assert TOKEN not in result.out + result.err and SECRET not in result.out + result.err
 
 
