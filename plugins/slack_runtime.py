@@ -106,10 +106,11 @@ def message(n: Notification, config: SlackNotifier) -> dict[str, Any]:
         link = n.link.replace(">", "%3E").replace("|", "%7C")
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"<{link}|{LINK_LABEL}>"[:CONTEXT_TEXT]}]})
-    fallback = f"{ping} {n.summary}" if ping else n.summary
-    if n.link is not None:
-        fallback = f"{fallback} {n.link}"
-    return {"text": escaped(fallback, FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
+    # the mention and the link are markup already: only the summary is escaped
+    around = [part for part in (ping, n.link) if part]
+    room = FALLBACK_TEXT - sum(len(part) + 1 for part in around)
+    fallback = " ".join(part for part in (ping, escaped(n.summary, room), n.link) if part)
+    return {"text": fallback, "blocks": blocks[:MAX_BLOCKS]}
 
 
 class SlackNotifierRuntime(NotifierRuntime):
