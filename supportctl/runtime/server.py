@@ -1,8 +1,8 @@
 """One running `supportctl serve`: the live stack, the store, the desk and the background workers.
 
 `Server.start` loads the stack (refusing one with errors) and opens the database; `run_workers`
-starts the outbox and timer workers; `reload` swaps in a new stack only after it checked clean;
-`stop` lets the workers finish what they hold and closes the database.
+starts the outbox, notification and timer workers; `reload` swaps in a new stack only after it
+checked clean; `stop` lets the workers finish what they hold and closes the database.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from supportctl.runtime.host import Host
 from supportctl.runtime.inbox import Inbox
 from supportctl.runtime.live import LiveStack, PluginRuntimeError, StackRefused, load_live
 from supportctl.runtime.metrics import Metrics
+from supportctl.runtime.notifications import NotificationWorker
 from supportctl.runtime.outbox import OutboxWorker
 from supportctl.runtime.outgoing import Outgoing
 from supportctl.runtime.timers import TimerWorker
@@ -54,6 +55,14 @@ def send_rates(live: LiveStack) -> dict[str, tuple[float, int]]:
             if runtime.send_rate is not None}
 
 
+async def close_runtimes(live: LiveStack) -> None:
+    """Let the stack's channel and notifier runtimes release what they opened."""
+    for runtime in live.channels.values():
+        await runtime.close()
+    for notifier in live.notifiers.values():
+        await notifier.close()
+
+
 class Server:
     def __init__(self, settings: Settings, stack_path: Path, env: Mapping[str, str],
                  store: Store, live: LiveStack, http: ClientSession, clock: Clock,
@@ -73,9 +82,11 @@ class Server:
                                    worker_id=worker_id, concurrency=settings.outbox_workers,
                                    rates=send_rates(live),
                                    on_sent=self._sent, on_window_closed=self._window_closed)
+        self.notifications = NotificationWorker(store, lambda: self._live.notifiers, clock,
+                                                metrics, worker_id=worker_id)
         self.outgoing = Outgoing(store, metrics, self.bus, self.outbox.wake)
         self.desk = Desk(store, self.live, clock, self.bus, metrics, self.outgoing,
-                         settings.public_url)
+                         settings.public_url, notified=self.notifications.wake)
         self.host = Host(store, self.desk, self.bus, clock)
         self.timers = TimerWorker(store, self.desk, clock, worker_id=worker_id)
         self.inbox = Inbox(store, self.desk, clock, worker_id=worker_id)
@@ -120,6 +131,8 @@ class Server:
 
     def run_workers(self) -> None:
         self._workers = [asyncio.create_task(self.outbox.run(self._stop), name="outbox"),
+                         asyncio.create_task(self.notifications.run(self._stop),
+                                             name="notifications"),
                          asyncio.create_task(self.timers.run(self._stop), name="timers"),
                          asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
 
@@ -129,8 +142,7 @@ class Server:
         self.bus.close()
         if self._workers or self._background:
             await asyncio.gather(*self._workers, *self._background, return_exceptions=True)
-        for runtime in self._live.channels.values():
-            await runtime.close()
+        await close_runtimes(self._live)
         await self.http.close()
         await self.store.close()
 
@@ -162,8 +174,7 @@ class Server:
                 self.outbox.limits.set_rate(channel_id, rate, burst)
             self._live = new
             self.metrics.loaded(new.version, now.timestamp(), reload=True)
-            for runtime in old.channels.values():
-                await runtime.close()
+            await close_runtimes(old)
             log.info("stack reloaded", version=new.version, previous=old.version)
             added = sorted(new.channels.keys() - old.channels.keys())
             if any(new.channels[c].routes(self.host) for c in added):
