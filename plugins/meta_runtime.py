@@ -36,6 +36,7 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
+    send_in_order,
 )
 
 from .meta import InstagramChannel, MessengerChannel
@@ -282,42 +283,22 @@ class MetaChannelRuntime(ChannelRuntime):
         base = self.config.api_base_url.rstrip("/")
         return f"{base}/{self.config.api_version}/me/messages"
 
-    _own_http = False
-
-    async def close(self) -> None:
-        if self._own_http and self.http is not None:
-            await self.http.close()
-            self.http = None
-
     async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
         """POST each request body in order; stop at the first failure."""
         if isinstance(message, OutboundTemplate):
             return SendResult(error=SendError(
                 "no_templates", f"{type(self).__name__} has no pre-approved templates: "
                                 f"{message.name!r} cannot be sent", permanent=True))
-        if self.http is None:
-            import aiohttp
-
-            self.http = aiohttp.ClientSession()
-            self._own_http = True
-        ids: list[str] = []
-        for body in self.request_bodies(to, message):
-            sent = await self._post(body)
-            if isinstance(sent, SendError):
-                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
-            ids.append(sent)
-        return SendResult(ids[0], None, tuple(ids[1:]))
+        return await send_in_order(self.request_bodies(to, message), self._post)
 
     async def _post(self, body: dict[str, Any]) -> str | SendError:
         import aiohttp
 
-        assert self.http is not None
         token = self.config.page_access_token
         try:
-            async with self.http.post(self.messages_url, json=body,
-                                      params={"access_token": token},
-                                      timeout=aiohttp.ClientTimeout(total=self.request_timeout)
-                                      ) as reply:
+            async with self.session().post(
+                    self.messages_url, json=body, params={"access_token": token},
+                    timeout=aiohttp.ClientTimeout(total=self.request_timeout)) as reply:
                 status = reply.status
                 try:
                     data = _obj(await reply.json(content_type=None))

@@ -34,13 +34,14 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
+    send_in_order,
 )
 
 from .telegram import TelegramChannel
 from .whatsapp_runtime import split_text
 
 if TYPE_CHECKING:
-    from aiohttp import ClientSession
+    pass
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TEXT_LIMIT = 4096
@@ -115,7 +116,6 @@ class TelegramChannelRuntime(ChannelRuntime):
     window = None  # a bot may write to anyone who started it, at any time
     send_rate = (30.0, 30)  # Bot API: about 30 messages a second per bot
     config: TelegramChannel
-    _own_http = False
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -228,13 +228,7 @@ class TelegramChannelRuntime(ChannelRuntime):
             return SendResult(error=SendError(
                 "no_templates", "Telegram has no message templates (and no messaging window, "
                 "so free text always works)", permanent=True))
-        ids: list[str] = []
-        for body in self.request_bodies(to, message):
-            sent = await self._send_message(body)
-            if isinstance(sent, SendError):
-                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
-            ids.append(sent)
-        return SendResult(ids[0], None, tuple(ids[1:]))
+        return await send_in_order(self.request_bodies(to, message), self._send_message)
 
     async def _send_message(self, body: dict[str, Any]) -> str | SendError:
         answer = await self._call("sendMessage", body)
@@ -261,7 +255,7 @@ class TelegramChannelRuntime(ChannelRuntime):
         import aiohttp
 
         try:
-            async with self._session().post(self.method_url(method), json=body) as reply:
+            async with self.session().post(self.method_url(method), json=body) as reply:
                 status = reply.status
                 try:
                     data = _dict(await reply.json(content_type=None))
@@ -275,18 +269,6 @@ class TelegramChannelRuntime(ChannelRuntime):
             return data
         return send_error(status, data)
 
-    def _session(self) -> ClientSession:
-        if self.http is None:
-            import aiohttp
-
-            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-            self._own_http = True
-        return self.http
-
-    async def close(self) -> None:
-        if self._own_http and self.http is not None:
-            await self.http.close()
-            self.http = None
 
 
 def _private(message: Mapping[str, Any]) -> bool:

@@ -39,6 +39,7 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
+    send_in_order,
 )
 
 from .wechat import WeChatChannel
@@ -154,7 +155,6 @@ class WeChatChannelRuntime(ChannelRuntime):
         self._key = aes_key(key) if key else None
         self._wall = wall  # Unix time for CreateTime and TimeStamp of replies
         self.tokens = AccessTokens(self._fetch_token, clock)
-        self._own_http = False
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -319,24 +319,13 @@ class WeChatChannelRuntime(ChannelRuntime):
                  {"touser": to.external_id, "msgtype": "text", "text": {"content": part}})
                 for part in split_text(text)]
 
-    async def close(self) -> None:
-        if self._own_http and self.http is not None:
-            await self.http.close()
-            self.http = None
-
     def _url(self, path: str, **query: str) -> str:
         return f"{self.config.api_base_url.rstrip('/')}{path}?{urlencode(query)}"
 
     async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
         """Call the API once per request body, in order; stop at the first failure."""
-        ids: list[str | None] = []
-        for path, body in self.request_bodies(to, message):
-            sent = await self._call(path, body)
-            if isinstance(sent, SendError):
-                return SendResult(ids[0] if ids else None, sent,
-                                  tuple(i for i in ids[1:] if i))
-            ids.append(sent)
-        return SendResult(ids[0], None, tuple(i for i in ids[1:] if i))
+        return await send_in_order(self.request_bodies(to, message),
+                                   lambda request: self._call(*request))
 
     async def _call(self, path: str, body: dict[str, Any]) -> str | SendError | None:
         """One API call: the message id WeChat gave (the template API gives one, the
@@ -377,11 +366,8 @@ class WeChatChannelRuntime(ChannelRuntime):
         """A JSON call; transport trouble and 5xx answers as temporary SendErrors."""
         import aiohttp
 
-        if self.http is None:
-            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-            self._own_http = True
         try:
-            async with self.http.request(method, url, json=body) as reply:
+            async with self.session().request(method, url, json=body) as reply:
                 status = reply.status
                 data = await reply.json(content_type=None) if status < 500 else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:

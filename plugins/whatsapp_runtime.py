@@ -35,6 +35,7 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
+    send_in_order,
 )
 
 from .whatsapp import WhatsAppChannel
@@ -275,40 +276,20 @@ class WhatsAppChannelRuntime(ChannelRuntime):
                     "action": {"button": button, "sections": [{"rows": rows}]}}
         return None
 
-    _own_http = False
-
-    async def close(self) -> None:
-        if self._own_http and self.http is not None:
-            await self.http.close()
-            self.http = None
-
     @property
     def messages_url(self) -> str:
         base = self.config.api_base_url.rstrip("/")
         return f"{base}/{self.config.api_version}/{self.config.phone_number_id}/messages"
 
     async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
-        """POST each request body in order; stop at the first failure."""
-        if self.http is None:
-            import aiohttp
-
-            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-            self._own_http = True
-        ids: list[str] = []
-        for body in self.request_bodies(to, message):
-            sent = await self._post(body)
-            if isinstance(sent, SendError):
-                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
-            ids.append(sent)
-        return SendResult(ids[0], None, tuple(ids[1:]))
+        return await send_in_order(self.request_bodies(to, message), self._post)
 
     async def _post(self, body: dict[str, Any]) -> str | SendError:
         import aiohttp
 
-        assert self.http is not None
         headers = {"Authorization": f"Bearer {self.config.access_token}"}
         try:
-            async with self.http.post(self.messages_url, json=body, headers=headers) as reply:
+            async with self.session().post(self.messages_url, json=body, headers=headers) as reply:
                 status = reply.status
                 try:
                     data = _dict(await reply.json(content_type=None))

@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from supportctl.config.plugin_spec import ChannelConfig
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from aiohttp import ClientSession, web
 
 DEFAULT_MAX_BODY = 1024 * 1024
+T = TypeVar("T")
 
 
 class WebhookRejected(Exception):
@@ -385,7 +386,18 @@ class ChannelRuntime(ABC):
                  http: ClientSession | None = None) -> None:
         self.channel_id = channel_id
         self.config = config
-        self.http = http  # shared by the server; a runtime may open its own when None
+        self.http = http  # shared by the server; `session()` opens one when None
+        self._owns_http = False
+
+    def session(self) -> ClientSession:
+        """The HTTP session to call the provider with: the server's, or one of the runtime's
+        own when it was made without (a plugin used on its own), closed by `close`."""
+        if self.http is None:
+            import aiohttp
+
+            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._owns_http = True
+        return self.http
 
     def verification(self, request: WebhookRequest) -> WebhookResponse | None:
         """Answer a provider's webhook verification GET, or None when this is not one.
@@ -434,8 +446,28 @@ class ChannelRuntime(ABC):
         return ()
 
     async def close(self) -> None:
-        """Release what the runtime opened itself (the server closes the shared session)."""
-        return None
+        """Release what the runtime opened itself (the server closes the shared session);
+        a subclass that overrides it calls `super().close()`."""
+        if self._owns_http and self.http is not None:
+            await self.http.close()
+            self.http = None
+            self._owns_http = False
+
+
+async def send_in_order(parts: Iterable[T],
+                        post: Callable[[T], Awaitable[str | None | SendError]]) -> SendResult:
+    """Send the parts of one message (a long text split by the channel's limit) one after the
+    other, stopping at the first failure: the ids of what went (None where the provider gives
+    none), and the error."""
+    ids: list[str | None] = []
+    error: SendError | None = None
+    for part in parts:
+        sent = await post(part)
+        if isinstance(sent, SendError):
+            error = sent
+            break
+        ids.append(sent)
+    return SendResult(ids[0] if ids else None, error, tuple(i for i in ids[1:] if i))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from supportctl.plugins.channel import (
     SendResult,
     WebhookRejected,
     WebhookRequest,
+    send_in_order,
 )
 
 from . import SmsChannel
@@ -148,30 +149,13 @@ class SmsChannelRuntime(ChannelRuntime):
         if texts is None:
             return SendResult(error=SendError("no_templates", "SMS has no native templates",
                                               permanent=True))
-        ids: list[str] = []
-        for text in texts:
-            sent = await self._post({"from": self.config.sender_name or self.config.phone_number,
-                                     "to": to.phone or to.external_id, "text": text})
-            if isinstance(sent, SendError):
-                return SendResult(ids[0] if ids else None, sent, tuple(ids[1:]))
-            ids.append(sent)
-        return SendResult(ids[0], None, tuple(ids[1:]))
-
-    _own_http = False
-
-    async def _session(self) -> aiohttp.ClientSession:
-        if self.http is None:
-            self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-            self._own_http = True
-        return self.http
-
-    async def close(self) -> None:
-        if self._own_http and self.http is not None:
-            await self.http.close()
-            self.http = None
+        sender = self.config.sender_name or self.config.phone_number
+        return await send_in_order(
+            ({"from": sender, "to": to.phone or to.external_id, "text": text} for text in texts),
+            self._post)
 
     async def _post(self, body: dict[str, str]) -> str | SendError:
-        http = await self._session()
+        http = self.session()  # the server's shared session, or one of our own
         url = self.config.api_base_url.rstrip("/") + "/messages"
         headers = {"Authorization": f"Bearer {self.config.api_key}"}
         try:
