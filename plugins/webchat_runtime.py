@@ -185,6 +185,7 @@ class WebChatRuntime(ChannelRuntime):
         streams = [task for task in self._streams if not task.done()]
         if streams:
             await asyncio.wait(streams, timeout=5)
+        await super().close()
 
     # --- HTTP API ---------------------------------------------------------------------------
 
