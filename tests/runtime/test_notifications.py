@@ -18,6 +18,7 @@ from serving import Running, listening, serving
 from supportctl_plugins.slack import SlackNotifier
 from supportctl_plugins.slack_runtime import SlackNotifierRuntime
 from supportctl_plugins.webhook import WebhookNotifier
+from supportctl_plugins.webhook_runtime import WebhookNotifierRuntime
 
 from supportctl.plugins.notifier import (
     DeliveryResult,
@@ -27,7 +28,7 @@ from supportctl.plugins.notifier import (
 )
 from supportctl.runtime.clock import FrozenClock
 from supportctl.runtime.metrics import Metrics
-from supportctl.runtime.notifications import NotificationWorker
+from supportctl.runtime.notifications import NotificationWorker, addressed, subscribers
 from supportctl.store import SQLiteStore
 from supportctl.store.records import NotificationState
 from supportctl.store.tokens import hash_token
@@ -176,6 +177,25 @@ def test_a_target_removed_by_a_reload_fails_with_a_clear_error(tmp_path: Path) -
     asyncio.run(body())
 
 
+def test_the_running_worker_delivers_when_woken_and_stops(tmp_path: Path) -> None:
+    async def body() -> None:
+        target = Scripted()
+        async with rig(tmp_path, {"t": target}, poll_interval=3600.0) as r:
+            stop = asyncio.Event()
+            running = asyncio.create_task(r.worker.run(stop))
+            item = await r.queue()
+            r.worker.wake()  # the poll is an hour away: only the wake-up delivers it
+            for _ in range(500):
+                if (await r.store.get_notification(item)).state is NotificationState.SENT:
+                    break
+                await asyncio.sleep(0.01)
+            assert [n.id for n in target.given] == [item]
+            stop.set()
+            await asyncio.wait_for(running, timeout=10)
+
+    asyncio.run(body())
+
+
 def test_the_retry_delay_grows_with_jitter_and_keeps_to_retry_after(tmp_path: Path) -> None:
     async def body() -> None:
         async with rig(tmp_path, {}, base_delay=5.0, max_delay=60.0) as r:
@@ -201,6 +221,20 @@ def test_only_integrations_take_lifecycle_events_as_their_events_key_says() -> N
     assert lifecycle_kinds(every) == {"conversation.closed", "csat.answered"}
     assert lifecycle_kinds(csat) == {"csat.answered"}
     assert lifecycle_kinds(alerts) == frozenset()
+
+
+def test_named_targets_get_an_alert_once_when_they_take_its_kind() -> None:
+    def webhook(events: list[Any] | None) -> NotifierRuntime:
+        return WebhookNotifierRuntime("x", WebhookNotifier(
+            type="webhook", url="https://x.example", secret="s", events=events))
+
+    targets: dict[str, NotifierRuntime] = {
+        "slack": SlackNotifierRuntime("slack", SlackNotifier(type="slack", webhook_url="x")),
+        "crm": webhook(None), "warehouse": webhook(["csat.answered"])}
+    assert addressed(targets, ["crm", "slack", "warehouse", "crm", "gone"],
+                     "conversation.escalated") == ["crm", "slack"]
+    assert subscribers(targets, "csat.answered") == ["crm", "warehouse"]
+    assert subscribers(targets, "conversation.closed") == ["crm"]
 
 
 def test_validate_counts_a_subscribed_webhook_as_used() -> None:
