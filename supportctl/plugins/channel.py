@@ -455,7 +455,7 @@ class ChannelRuntime(ABC):
 
 
 async def send_in_order(parts: Iterable[T],
-                        post: Callable[[T], Awaitable[str | None | SendError]]) -> SendResult:
+                        post: Callable[[T], Awaitable[str | SendError | None]]) -> SendResult:
     """Send the parts of one message (a long text split by the channel's limit) one after the
     other, stopping at the first failure: the ids of what went (None where the provider gives
     none), and the error."""
