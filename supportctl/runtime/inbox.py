@@ -22,6 +22,7 @@ from datetime import timedelta
 import structlog
 
 from supportctl.plugins.channel import InboundEvent
+from supportctl.runtime.backoff import full_jitter, idle
 from supportctl.runtime.clock import Clock
 from supportctl.runtime.desk import Desk
 from supportctl.runtime.inbound_json import (
@@ -109,20 +110,11 @@ class Inbox:
             except StoreError as exc:
                 log.warning("inbox unavailable; trying again", error=str(exc))
                 handled = 0
-            if handled:
-                continue
-            waits = {asyncio.ensure_future(self._wake.wait()),
-                     asyncio.ensure_future(stop.wait())}
-            try:
-                await asyncio.wait(waits, timeout=self.poll_interval,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for wait in waits:
-                    wait.cancel()
+            if not handled:
+                await idle(self._wake, stop, self.poll_interval)
 
     def retry_delay(self, attempts: int) -> float:
-        """Full jitter over an exponentially growing cap, as the outbox's."""
-        return self.random() * min(self.max_delay, self.base_delay * 2.0 ** max(0, attempts - 1))
+        return full_jitter(attempts, self.base_delay, self.max_delay, self.random)
 
     async def _handle(self, item: InboxItem, worker: str) -> None:
         bound = log.bind(channel=item.channel, key=item.key, inbox_id=item.id)

@@ -35,6 +35,7 @@ from supportctl.plugins.notifier import (
     lifecycle_kinds,
     spoken_duration,
 )
+from supportctl.runtime.backoff import full_jitter, idle
 from supportctl.runtime.clock import Clock
 from supportctl.runtime.metrics import Metrics
 from supportctl.store.interface import Store, StoreError
@@ -160,9 +161,9 @@ class NotificationWorker:
     def retry_delay(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds to wait after the `attempts`-th failed attempt: full jitter over an
         exponentially growing cap, but never less than the receiver asked for."""
-        cap = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempts - 1))
         asked = min(retry_after, self.max_retry_after) if retry_after is not None else 0.0
-        return max(MIN_RETRY_DELAY, self.random() * cap, asked)
+        return max(MIN_RETRY_DELAY, asked,
+                   full_jitter(attempts, self.base_delay, self.max_delay, self.random))
 
     async def run_once(self) -> int:
         """Claim due notifications and deliver them; how many were handled."""
@@ -188,7 +189,7 @@ class NotificationWorker:
                     log.warning("notification claim failed", error=str(exc))
                     handled = 0
                 if handled == 0 and not stop.is_set():
-                    await self._idle(stop)
+                    await idle(self._wake, stop, self.poll_interval)
         finally:
             watcher.cancel()
             self._stopping = False
@@ -273,12 +274,3 @@ class NotificationWorker:
         await stop.wait()
         self._stopping = True
         self._wake.set()
-
-    async def _idle(self, stop: asyncio.Event) -> None:
-        waits = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-        try:
-            await asyncio.wait(waits, timeout=self.poll_interval,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()

@@ -33,6 +33,7 @@ from supportctl.plugins.channel import (
     SendError,
     SendResult,
 )
+from supportctl.runtime.backoff import full_jitter, idle
 from supportctl.runtime.clock import Clock
 from supportctl.runtime.metrics import Metrics
 from supportctl.runtime.payloads import PayloadError, from_payload
@@ -110,10 +111,9 @@ class OutboxWorker:
         self._wake.set()
 
     def retry_delay(self, attempts: int) -> float:
-        """Seconds to wait after the `attempts`-th failed attempt: full jitter over an
-        exponentially growing cap, never below MIN_RETRY_DELAY."""
-        cap = min(self.max_delay, self.base_delay * 2.0 ** max(0, attempts - 1))
-        return max(MIN_RETRY_DELAY, self.random() * cap)
+        """Seconds to wait after the `attempts`-th failed attempt (full jitter)."""
+        return max(MIN_RETRY_DELAY, full_jitter(attempts, self.base_delay, self.max_delay,
+                                                self.random))
 
     async def run_once(self) -> int:
         """Claim due items and deliver them; how many were handled (sent, retried or failed)."""
@@ -142,7 +142,7 @@ class OutboxWorker:
                     log.warning("outbox claim failed", error=str(exc), worker=self.worker_id)
                     handled = 0
                 if handled == 0 and not stop.is_set():
-                    await self._idle(stop)
+                    await idle(self._wake, stop, self.poll_interval)
         finally:
             watcher.cancel()
             self._stopping = asyncio.Event()  # run_once works again after a stop
@@ -316,12 +316,3 @@ class OutboxWorker:
         await stop.wait()
         self._stopping.set()
         self._wake.set()
-
-    async def _idle(self, stop: asyncio.Event) -> None:
-        waits = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
-        try:
-            await asyncio.wait(waits, timeout=self.poll_interval,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for w in waits:
-                w.cancel()
