@@ -39,6 +39,7 @@ class FakeWeChat:
     def __init__(self) -> None:
         self.tokens = 0
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.script: list[tuple[int, dict[str, Any]]] = []  # answers to give before succeeding
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -54,6 +55,9 @@ class FakeWeChat:
 
     async def send(self, request: web.Request) -> web.Response:
         assert request.query["access_token"] == f"TOKEN{self.tokens}"
+        if self.script:
+            status, answer = self.script.pop(0)
+            return web.json_response(answer, status=status)
         self.sent.append((request.path, await request.json()))
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 2000 + len(self.sent)})
 
@@ -218,5 +222,41 @@ def test_safe_mode_answers_are_encrypted_and_forgeries_refused(tmp_path: Path) -
                                    data=b"<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>"
                                    ) as resp:
                 assert resp.status == 403
+
+    run(body, tmp_path)
+
+
+def test_an_api_outage_is_retried_and_45015_closes_the_window(tmp_path: Path) -> None:
+    async def body(tmp: Path, api: FakeWeChat, api_url: str) -> None:
+        clock = FrozenClock(MONDAY_10)
+        async with serving(STACK, tmp / "s.db", clock, environment(api_url)) as r:
+            await deliver(r, clock, message("event_subscribe.xml", MONDAY_10))
+            human = message("text.xml", clock.now(), Content=cdata("2"), MsgId="2487293187465")
+            assert (await deliver(r, clock, human))[1] == "success"
+            mei = await agent_token(r)
+            conversation = (await only_conversation(r, mei))["id"]
+
+            async def reply(text: str) -> int:
+                async with r.http.post(f"{r.url}/api/v1/conversations/{conversation}/reply",
+                                       headers=r.agent(mei), json={"text": text}) as resp:
+                    return resp.status
+
+            api.script = [(502, {}), (200, {"errcode": -1, "errmsg": "system error"})]
+            assert await reply("One moment, please.") == 201
+            await r.send_all()
+            clock.advance(timedelta(minutes=1))  # past the backoff after one attempt
+            await r.send_all()
+            assert api.sent == []  # a 502, then WeChat busy: both temporary
+            clock.advance(timedelta(minutes=20))  # past the backoff after two
+            await r.send_all()
+            assert [body["text"]["content"] for _, body in api.sent] == ["One moment, please."]
+
+            api.script = [(200, {"errcode": 45015, "errmsg": "response out of time limit"})]
+            assert await reply("Still there?") == 201
+            await r.send_all()
+            detail = await only_conversation(r, mei)
+            assert detail["window_open"] is False  # WeChat said so, 20 minutes in
+            assert detail["messages"][-1]["status"] == "failed"
+            assert await reply("Hello?") == 409
 
     run(body, tmp_path)
