@@ -37,6 +37,12 @@ class _QueueDepths(Collector):
         yield GaugeMetricFamily("supportctl_timers_pending",
                                 "Escalation, auto-close and CSAT timers not yet fired",
                                 value=self.depths.timers_pending)
+        yield GaugeMetricFamily("supportctl_inbox_pending",
+                                "Inbound events stored and not yet processed",
+                                value=self.depths.inbox_pending)
+        yield GaugeMetricFamily("supportctl_notifications_pending",
+                                "Alerts waiting to be delivered to notify targets",
+                                value=self.depths.notifications_pending)
 
 
 class Metrics:

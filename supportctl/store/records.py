@@ -236,3 +236,5 @@ class QueueDepths:
     queued_conversations: dict[str, int]  # per team; conversations without a team under ""
     outbox_pending: int
     timers_pending: int
+    inbox_pending: int = 0  # inbound events stored, not yet processed
+    notifications_pending: int = 0

@@ -67,7 +67,10 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                 " GROUP BY team")}
             outbox = c.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()
             timers = c.execute("SELECT COUNT(*) FROM timers").fetchone()
-            return QueueDepths(teams, outbox[0], timers[0])
+            inbox = c.execute("SELECT COUNT(*) FROM inbox WHERE state = 'pending'").fetchone()
+            notifications = c.execute(
+                "SELECT COUNT(*) FROM notifications WHERE state = 'pending'").fetchone()
+            return QueueDepths(teams, outbox[0], timers[0], inbox[0], notifications[0])
         return await self._db.read(work)
 
     # inbound dedupe -----------------------------------------------------------------------

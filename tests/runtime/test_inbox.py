@@ -54,9 +54,12 @@ def test_a_big_delivery_is_answered_once_stored_and_processed_by_the_worker(
         batch = [{"from": f"u{i}", "id": f"m{i}", "text": "hi"} for i in range(30)]
         assert await post(r, batch) == 200
         assert await received(r) == 0
+        assert (await r.server.store.queue_depths()).inbox_pending == 30
         assert await post(r, batch) == 200  # a redelivery before processing: stored once
         assert await r.server.inbox.run_once() == 30
         assert await received(r) == 30
+        async with r.http.get(f"{r.url}/metrics") as answer:
+            assert "supportctl_inbox_pending 0.0" in await answer.text()
         assert await r.server.inbox.run_once() == 0
     run(body, tmp_path)
 

@@ -103,12 +103,14 @@ def test_429_with_retry_after_is_tried_again_not_before_it_asked(tmp_path: Path)
                 waiting = await r.store.get_notification(item)
                 assert waiting.next_attempt_at == MONDAY_10 + timedelta(seconds=7)
                 assert waiting.last_error == "HTTP 429: rate_limited"
+                assert (await r.store.queue_depths()).notifications_pending == 1
                 r.clock.advance(timedelta(seconds=6))
                 assert await r.worker.run_once() == 0
                 r.clock.advance(timedelta(seconds=1))
                 assert await r.worker.run_once() == 1
                 done = await r.store.get_notification(item)
                 assert (done.state, done.attempts) == (NotificationState.SENT, 2)
+                assert (await r.store.queue_depths()).notifications_pending == 0
                 assert len(slack.received) == 2
                 assert (r.count("leads", "retry"), r.count("leads", "delivered")) == (1, 1)
 
