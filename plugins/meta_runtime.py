@@ -38,6 +38,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
+from supportctl.plugins.json_values import as_dict
 
 from .meta import InstagramChannel, MessengerChannel
 from .whatsapp_runtime import SIGNATURE_HEADER, signature, split_text
@@ -54,9 +55,6 @@ RETRYABLE_CODES = frozenset({1, 2, 4, 613})
 WINDOW_CLOSED = (10, 2018278)  # (code, subcode): "sent outside of allowed window"
 USER_UNAVAILABLE_CODE, USER_UNAVAILABLE_SUBCODE = 551, 2018065
 
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
@@ -160,21 +158,21 @@ class MetaChannelRuntime(ChannelRuntime):
         return events
 
     def _event(self, event: dict[str, Any]) -> list[InboundEvent]:
-        sender = _text(_obj(event.get("sender")).get("id"))
+        sender = _text(as_dict(event.get("sender")).get("id"))
         if sender is None:
             raise WebhookRejected(400, "messaging[].sender.id is missing")
         if "message" in event:
-            return self._message(_obj(event["message"]), ContactRef(sender), event)
+            return self._message(as_dict(event["message"]), ContactRef(sender), event)
         if "postback" in event:
-            return [self._postback(_obj(event["postback"]), ContactRef(sender), event)]
+            return [self._postback(as_dict(event["postback"]), ContactRef(sender), event)]
         if "delivery" in event:
-            delivery = _obj(event["delivery"])
+            delivery = as_dict(event["delivery"])
             at = _millis(delivery.get("watermark"))
             return [DeliveryStatus(self.channel_id, mid, DeliveryState.DELIVERED, at, sender)
                     for mid in _strings(delivery.get("mids"))]
         # Instagram's messaging_seen names the message read; Messenger's read event has only a
         # watermark, and marking every earlier message read by time is not worth the guess
-        mid = _text(_obj(event.get("read")).get("mid"))
+        mid = _text(as_dict(event.get("read")).get("mid"))
         if mid is not None:
             return [DeliveryStatus(self.channel_id, mid, DeliveryState.READ,
                                    _millis(event.get("timestamp")), sender)]
@@ -189,14 +187,14 @@ class MetaChannelRuntime(ChannelRuntime):
             raise WebhookRejected(400, "message.mid is missing")
         at = _millis(event.get("timestamp"))
         text = _text(message.get("text"))
-        reply = _obj(message.get("reply_to"))
+        reply = as_dict(message.get("reply_to"))
         reply_to = _text(reply.get("mid"))
-        quick = _obj(message.get("quick_reply"))
+        quick = as_dict(message.get("quick_reply"))
         payload = _text(quick.get("payload"))
         if payload is not None:
             return [InteractiveReply(self.channel_id, mid, contact, at, payload, text or "",
                                      reply_to=reply_to)]
-        story = _obj(reply.get("story"))
+        story = as_dict(reply.get("story"))
         if story:  # a reply to one of the account's Instagram stories
             reference = _text(story.get("id")) or _text(story.get("url"))
             media = MediaRef("story", reference) if reference else None
@@ -217,7 +215,7 @@ class MetaChannelRuntime(ChannelRuntime):
     def _attachment(self, attachment: dict[str, Any], external_id: str, contact: ContactRef,
                     at: datetime, text: str | None, reply_to: str | None) -> InboundMessage:
         kind = str(attachment.get("type", ""))
-        payload = _obj(attachment.get("payload"))
+        payload = as_dict(attachment.get("payload"))
         reference = _text(payload.get("url")) or _text(payload.get("attachment_id"))
         if kind in MEDIA_KINDS and reference is not None:
             return InboundMessage(self.channel_id, external_id, contact, at, text=text,
@@ -301,7 +299,7 @@ class MetaChannelRuntime(ChannelRuntime):
                     timeout=aiohttp.ClientTimeout(total=self.request_timeout)) as reply:
                 status = reply.status
                 try:
-                    data = _obj(await reply.json(content_type=None))
+                    data = as_dict(await reply.json(content_type=None))
                 except ValueError:
                     data = {}
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -318,7 +316,7 @@ class MetaChannelRuntime(ChannelRuntime):
 
 def send_error(status: int, data: Mapping[str, Any]) -> SendError:
     """A Send API error answer as a SendError: `code` is "code" or "code/subcode"."""
-    error = _obj(data.get("error"))
+    error = as_dict(data.get("error"))
     code, subcode = error.get("code"), error.get("error_subcode")
     message = str(error.get("message") or f"HTTP {status}")
     if code is None:

@@ -36,6 +36,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
+from supportctl.plugins.json_values import as_dict, as_list
 
 from .telegram import TelegramChannel
 from .whatsapp_runtime import split_text
@@ -67,12 +68,6 @@ BACK_LINE = re.compile(r"^0\. (.+)$", re.MULTILINE)
 CALLBACK_SEPARATOR = "/"
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _int(value: Any) -> int | None:
@@ -134,18 +129,18 @@ class TelegramChannelRuntime(ChannelRuntime):
         if update_id is None:
             raise WebhookRejected(400, "not a Telegram Update (no integer update_id)")
         if "message" in update:
-            message = _dict(update["message"])
+            message = as_dict(update["message"])
             if _private(message):
                 return [self._message(str(update_id), message)]
         elif "callback_query" in update:
-            reply = self._callback(update_id, _dict(update["callback_query"]))
+            reply = self._callback(update_id, as_dict(update["callback_query"]))
             return [] if reply is None else [reply]
         return []
 
     def _message(self, external_id: str, message: dict[str, Any]) -> InboundMessage:
-        contact = self._contact(_dict(message.get("chat")), _dict(message.get("from")),
-                                _dict(message.get("contact")))
-        replied = _int(_dict(message.get("reply_to_message")).get("message_id"))
+        contact = self._contact(as_dict(message.get("chat")), as_dict(message.get("from")),
+                                as_dict(message.get("contact")))
+        replied = _int(as_dict(message.get("reply_to_message")).get("message_id"))
         base = (self.channel_id, external_id, contact, _timestamp(message.get("date")))
         reply_to = None if replied is None else str(replied)
         caption = message.get("caption") if isinstance(message.get("caption"), str) else None
@@ -156,7 +151,7 @@ class TelegramChannelRuntime(ChannelRuntime):
             return InboundMessage(*base, text=caption, media=media, reply_to=reply_to)
         if "location" in message:
             return InboundMessage(*base, location=_location(message), reply_to=reply_to)
-        shared = _dict(message.get("contact"))
+        shared = as_dict(message.get("contact"))
         if isinstance(shared.get("phone_number"), str):
             card = SharedContact(_full_name(shared) or "", (shared["phone_number"],))
             return InboundMessage(*base, contacts=(card,), reply_to=reply_to)
@@ -177,7 +172,7 @@ class TelegramChannelRuntime(ChannelRuntime):
                           _language(sender.get("language_code")))
 
     def _callback(self, update_id: int, query: dict[str, Any]) -> InteractiveReply | None:
-        message = _dict(query.get("message"))
+        message = as_dict(query.get("message"))
         data, query_id = query.get("data"), query.get("id")
         if not (isinstance(data, str) and isinstance(query_id, str) and _private(message)):
             return None  # a game, an inline message or a group: no button of ours
@@ -185,7 +180,7 @@ class TelegramChannelRuntime(ChannelRuntime):
         # from the event alone: no state shared between requests, and a redelivered update
         # (same update, same query id) is still one event.
         external_id = f"{update_id}{CALLBACK_SEPARATOR}{query_id}"
-        contact = self._contact(_dict(message.get("chat")), _dict(query.get("from")), {})
+        contact = self._contact(as_dict(message.get("chat")), as_dict(query.get("from")), {})
         sent_id = _int(message.get("message_id"))
         # Telegram does not say when the button was tapped: now is the closest we know
         return InteractiveReply(self.channel_id, external_id, contact, datetime.now(UTC),
@@ -234,7 +229,7 @@ class TelegramChannelRuntime(ChannelRuntime):
         answer = await self._call("sendMessage", body)
         if isinstance(answer, SendError):
             return answer
-        message_id = _int(_dict(answer.get("result")).get("message_id"))
+        message_id = _int(as_dict(answer.get("result")).get("message_id"))
         if message_id is None:
             return SendError("bad_response", "ok answer without result.message_id",
                              permanent=False)
@@ -258,7 +253,7 @@ class TelegramChannelRuntime(ChannelRuntime):
             async with self.session().post(self.method_url(method), json=body) as reply:
                 status = reply.status
                 try:
-                    data = _dict(await reply.json(content_type=None))
+                    data = as_dict(await reply.json(content_type=None))
                 except ValueError:
                     data = {}
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -272,7 +267,7 @@ class TelegramChannelRuntime(ChannelRuntime):
 
 
 def _private(message: Mapping[str, Any]) -> bool:
-    return _dict(message.get("chat")).get("type") == "private"
+    return as_dict(message.get("chat")).get("type") == "private"
 
 
 def _int_text(value: str) -> bool:
@@ -284,11 +279,11 @@ def _media(message: Mapping[str, Any], caption: str | None) -> MediaRef | None:
         if field not in message:
             continue
         if field == "photo":  # the sizes of one picture, smallest first
-            sizes = [_dict(size) for size in _list(message[field])]
+            sizes = [as_dict(size) for size in as_list(message[field])]
             body = max(sizes, key=lambda s: (s.get("width") or 0) * (s.get("height") or 0),
                        default={})
         else:
-            body = _dict(message[field])
+            body = as_dict(message[field])
         file_id = body.get("file_id")
         if not isinstance(file_id, str) or not file_id:
             raise WebhookRejected(400, f"{field} without a file_id")
@@ -297,8 +292,8 @@ def _media(message: Mapping[str, Any], caption: str | None) -> MediaRef | None:
 
 
 def _location(message: Mapping[str, Any]) -> Location:
-    point = _dict(message.get("location"))
-    venue = _dict(message.get("venue"))  # a venue comes with its location
+    point = as_dict(message.get("location"))
+    venue = as_dict(message.get("venue"))  # a venue comes with its location
     try:
         latitude, longitude = float(point["latitude"]), float(point["longitude"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -309,8 +304,8 @@ def _location(message: Mapping[str, Any]) -> Location:
 def _button_title(message: Mapping[str, Any], data: str) -> str:
     """The label of the pressed button in the message it belongs to (the data if not found:
     an old message may come without its keyboard)."""
-    rows = _list(_dict(message.get("reply_markup")).get("inline_keyboard"))
-    for button in (_dict(b) for row in rows for b in _list(row)):
+    rows = as_list(as_dict(message.get("reply_markup")).get("inline_keyboard"))
+    for button in (as_dict(b) for row in rows for b in as_list(row)):
         if button.get("callback_data") == data and isinstance(button.get("text"), str):
             return str(button["text"])
     return data
@@ -334,7 +329,7 @@ def send_error(status: int, data: Mapping[str, Any]) -> SendError:
     the rest (bad request, bot blocked by the user, bad token) permanent."""
     code = _int(data.get("error_code")) or status
     description = str(data.get("description") or f"HTTP {status}")
-    retry_after = _int(_dict(data.get("parameters")).get("retry_after"))
+    retry_after = _int(as_dict(data.get("parameters")).get("retry_after"))
     if retry_after is not None:
         description += f" (retry after {retry_after} s)"
     temporary = code == 429 or code >= 500 or status == 429 or status >= 500

@@ -37,6 +37,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
+from supportctl.plugins.json_values import as_dict, as_list
 
 from .whatsapp import WhatsAppChannel
 
@@ -69,12 +70,6 @@ def _str(value: Any, what: str) -> str:
     return value
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def sender(message: dict[str, Any], names: Mapping[Any, Any]) -> ContactRef:
@@ -151,11 +146,11 @@ class WhatsAppChannelRuntime(ChannelRuntime):
             raise WebhookRejected(400, 'not a WhatsApp delivery ("object" is not '
                                        '"whatsapp_business_account")')
         events: list[InboundEvent] = []
-        for entry in _list(body.get("entry")):
-            for change in _list(_dict(entry).get("changes")):
-                change = _dict(change)
-                value = _dict(change.get("value"))
-                number = _dict(value.get("metadata")).get("phone_number_id")
+        for entry in as_list(body.get("entry")):
+            for change in as_list(as_dict(entry).get("changes")):
+                change = as_dict(change)
+                value = as_dict(change.get("value"))
+                number = as_dict(value.get("metadata")).get("phone_number_id")
                 if change.get("field") != "messages" or (
                         number is not None and number != self.config.phone_number_id):
                     continue
@@ -164,13 +159,13 @@ class WhatsAppChannelRuntime(ChannelRuntime):
 
     def _value_events(self, value: dict[str, Any]) -> list[InboundEvent]:
         names: dict[Any, Any] = {}
-        for card in map(_dict, _list(value.get("contacts"))):
-            name = _dict(card.get("profile")).get("name")
+        for card in map(as_dict, as_list(value.get("contacts"))):
+            name = as_dict(card.get("profile")).get("name")
             names.update({card.get("wa_id"): name, card.get("user_id"): name})
         events: list[InboundEvent] = []
-        for message in map(_dict, _list(value.get("messages"))):
+        for message in map(as_dict, as_list(value.get("messages"))):
             events.append(self._message(message, sender(message, names)))
-        for status in map(_dict, _list(value.get("statuses"))):
+        for status in map(as_dict, as_list(value.get("statuses"))):
             events.append(self._status(status))
         return events
 
@@ -178,15 +173,15 @@ class WhatsAppChannelRuntime(ChannelRuntime):
         external_id = _str(message.get("id"), "messages[].id")
         at = _timestamp(message.get("timestamp"))
         kind = message.get("type")
-        context_id = _dict(message.get("context")).get("id")
+        context_id = as_dict(message.get("context")).get("id")
         reply_to = context_id if isinstance(context_id, str) else None
         base = (self.channel_id, external_id, contact, at)
-        body = _dict(message.get(kind)) if isinstance(kind, str) else {}
+        body = as_dict(message.get(kind)) if isinstance(kind, str) else {}
         if kind == "text":
             return InboundMessage(*base, reply_to=reply_to, text=body.get("body", ""))
         if kind == "interactive":
             reply_kind = body.get("type")
-            reply = _dict(body.get(reply_kind)) if reply_kind in ("button_reply",
+            reply = as_dict(body.get(reply_kind)) if reply_kind in ("button_reply",
                                                                   "list_reply") else {}
             if reply:
                 return InteractiveReply(*base, reply_to=reply_to,
@@ -211,10 +206,10 @@ class WhatsAppChannelRuntime(ChannelRuntime):
             return InboundMessage(*base, reply_to=reply_to, location=location)
         if kind == "contacts":
             cards = tuple(SharedContact(
-                str(_dict(card.get("name")).get("formatted_name", "")),
-                tuple(str(p["phone"]) for p in map(_dict, _list(card.get("phones")))
+                str(as_dict(card.get("name")).get("formatted_name", "")),
+                tuple(str(p["phone"]) for p in map(as_dict, as_list(card.get("phones")))
                       if "phone" in p))
-                for card in map(_dict, _list(message.get("contacts"))))
+                for card in map(as_dict, as_list(message.get("contacts"))))
             return InboundMessage(*base, reply_to=reply_to, contacts=cards)
         return InboundMessage(*base, reply_to=reply_to, unsupported=str(kind))
 
@@ -223,8 +218,8 @@ class WhatsAppChannelRuntime(ChannelRuntime):
             state = DeliveryState(str(status.get("status")))
         except ValueError as exc:
             raise WebhookRejected(400, f"unknown status {status.get('status')!r}") from exc
-        error = _dict(next(iter(_list(status.get("errors"))), None))
-        details = _dict(error.get("error_data")).get("details")
+        error = as_dict(next(iter(as_list(status.get("errors"))), None))
+        details = as_dict(error.get("error_data")).get("details")
         text = details or error.get("message") or error.get("title")
         return DeliveryStatus(self.channel_id, _str(status.get("id"), "statuses[].id"), state,
                               _timestamp(status.get("timestamp")), status.get("recipient_id"),
@@ -292,13 +287,13 @@ class WhatsAppChannelRuntime(ChannelRuntime):
             async with self.session().post(self.messages_url, json=body, headers=headers) as reply:
                 status = reply.status
                 try:
-                    data = _dict(await reply.json(content_type=None))
+                    data = as_dict(await reply.json(content_type=None))
                 except ValueError:
                     data = {}
         except (TimeoutError, aiohttp.ClientError) as exc:
             return SendError("network", f"{type(exc).__name__}: {exc}", permanent=False)
         if 200 <= status < 300:
-            message_id = _dict(next(iter(_list(data.get("messages"))), None)).get("id")
+            message_id = as_dict(next(iter(as_list(data.get("messages"))), None)).get("id")
             if isinstance(message_id, str):
                 return message_id
             return SendError("bad_response", "2xx answer without messages[0].id",
@@ -308,9 +303,9 @@ class WhatsAppChannelRuntime(ChannelRuntime):
 
 def send_error(status: int, data: Mapping[str, Any]) -> SendError:
     """A Graph API error answer as a SendError."""
-    error = _dict(data.get("error"))
+    error = as_dict(data.get("error"))
     code = error.get("code")
-    details = _dict(error.get("error_data")).get("details")
+    details = as_dict(error.get("error_data")).get("details")
     message = str(details or error.get("message") or f"HTTP {status}")
     retryable = status >= 500 or status == 429 or code in RETRYABLE_CODES
     return SendError(str(code) if code is not None else f"http_{status}", message,
