@@ -44,13 +44,9 @@ class SQLiteInbox:
 
     async def claim_inbox(self, worker: str, now: datetime, until: datetime,
                           limit: int) -> list[InboxItem]:
-        select = ("SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_at <= ? AND"
-                  " (claimed_until IS NULL OR claimed_until <= ?)"
-                  " ORDER BY received_at, id LIMIT ?")
-
         def work(c: sqlite3.Connection) -> list[InboxItem]:
-            return [_item(c, i) for i in rows.claim(c, select, "inbox", worker, now, until,
-                                                    limit)]
+            return [_item(c, i) for i in rows.claim_due(c, "inbox", worker, now, until, limit,
+                                                        order="received_at, id")]
         return await self._db.write(work)
 
     async def inbox_done(self, item_id: str, worker: str, at: datetime) -> bool:

@@ -40,12 +40,8 @@ class SQLiteNotifications:
 
     async def claim_notifications(self, worker: str, now: datetime, until: datetime,
                                   limit: int) -> list[NotificationItem]:
-        select = ("SELECT id FROM notifications WHERE state = 'pending' AND next_attempt_at <= ?"
-                  " AND (claimed_until IS NULL OR claimed_until <= ?)"
-                  " ORDER BY next_attempt_at, id LIMIT ?")
-
         def work(c: sqlite3.Connection) -> list[NotificationItem]:
-            ids = rows.claim(c, select, "notifications", worker, now, until, limit)
+            ids = rows.claim_due(c, "notifications", worker, now, until, limit)
             return [_notification(c, i) for i in ids]
         return await self._db.write(work)
 

@@ -63,12 +63,8 @@ class SQLiteQueues:
     # outbox -------------------------------------------------------------------------------
     async def claim_outbox(self, worker: str, now: datetime, until: datetime,
                            limit: int) -> list[OutboxItem]:
-        select = ("SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? AND"
-                  " (claimed_until IS NULL OR claimed_until <= ?)"
-                  " ORDER BY next_attempt_at, id LIMIT ?")
-
         def work(c: sqlite3.Connection) -> list[OutboxItem]:
-            ids = rows.claim(c, select, "outbox", worker, now, until, limit)
+            ids = rows.claim_due(c, "outbox", worker, now, until, limit)
             return [_outbox(c, i) for i in ids]
         return await self._db.write(work)
 

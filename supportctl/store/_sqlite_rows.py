@@ -162,3 +162,12 @@ def claim(c: sqlite3.Connection, select: str, table: str, worker: str, now: date
     c.executemany(f"UPDATE {table} SET claimed_by = ?, claimed_until = ? WHERE id = ?",
                   [(worker, to_micros(until), item) for item in ids])
     return ids
+
+
+def claim_due(c: sqlite3.Connection, table: str, worker: str, now: datetime, until: datetime,
+              limit: int, order: str = "next_attempt_at, id") -> list[str]:
+    """`claim` of a work queue's pending rows whose next attempt is due and whose earlier claim
+    (if any) has lapsed (the outbox, the inbox, notifications), in `order`."""
+    select = (f"SELECT id FROM {table} WHERE state = 'pending' AND next_attempt_at <= ? AND"
+              f" (claimed_until IS NULL OR claimed_until <= ?) ORDER BY {order} LIMIT ?")
+    return claim(c, select, table, worker, now, until, limit)
