@@ -8,7 +8,6 @@ its Instagram support.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,6 +47,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     receive,
 )
+from supportctl.runtime.live import runtime_class
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads"
 SECRET = "meta-app-secret"
@@ -88,8 +88,7 @@ def at(millis: int) -> datetime:
 @pytest.mark.parametrize(("spec", "cls"), [(messenger, MessengerChannelRuntime),
                                            (instagram, InstagramChannelRuntime)])
 def test_the_specs_name_these_runtimes(spec: Any, cls: type[ChannelRuntime]) -> None:
-    module, _, attribute = spec.runtime.partition(":")
-    loaded = getattr(importlib.import_module(module), attribute)
+    loaded = runtime_class(spec)
     assert loaded is cls
     assert loaded.window == spec.window == timedelta(hours=24)
 

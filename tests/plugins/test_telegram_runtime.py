@@ -8,7 +8,6 @@ them independently to prove they are real Update shapes.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     receive,
 )
+from supportctl.runtime.live import runtime_class
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads" / "telegram"
 TOKEN = "6012345678:AAE-test-token_x"
@@ -79,9 +79,7 @@ def at(seconds: int) -> datetime:
 
 
 def test_the_spec_names_this_runtime() -> None:
-    assert plugin.runtime is not None
-    module, _, attribute = plugin.runtime.partition(":")
-    loaded = getattr(importlib.import_module(module), attribute)
+    loaded = runtime_class(plugin)
     assert loaded is TelegramChannelRuntime and issubclass(loaded, ChannelRuntime)
     assert loaded.window is None and plugin.window is None
     assert loaded.send_rate == (30.0, 30)

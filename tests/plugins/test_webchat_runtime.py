@@ -35,6 +35,7 @@ from supportctl.plugins.channel import (
     receive,
 )
 from supportctl.runtime.clock import FrozenClock
+from supportctl.runtime.live import runtime_class
 
 CHANNEL = "web"
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -561,10 +562,7 @@ def test_there_is_no_webhook() -> None:
 
 
 def test_the_spec_names_the_runtime() -> None:
-    import importlib
-
-    module, _, attribute = (plugin.runtime or "").partition(":")
-    assert getattr(importlib.import_module(module), attribute) is WebChatRuntime
+    assert runtime_class(plugin) is WebChatRuntime
 
 
 def test_the_stream_misses_nothing_stored_while_the_history_is_read() -> None:

@@ -8,7 +8,6 @@ wechatpy parses each of them as a second opinion on their shape.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Awaitable, Callable
@@ -43,6 +42,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     receive,
 )
+from supportctl.runtime.live import runtime_class
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads" / "wechat"
 TOKEN = "supportctl-test-token"
@@ -94,9 +94,7 @@ def at(seconds: int) -> datetime:
 
 
 def test_the_spec_names_this_runtime() -> None:
-    assert plugin.runtime is not None
-    module, _, attribute = plugin.runtime.partition(":")
-    loaded = getattr(importlib.import_module(module), attribute)
+    loaded = runtime_class(plugin)
     assert loaded is WeChatChannelRuntime
     assert issubclass(loaded, ChannelRuntime)
     assert loaded.window == plugin.window == timedelta(hours=48)

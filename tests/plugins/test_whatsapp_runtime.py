@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +42,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     receive,
 )
+from supportctl.runtime.live import runtime_class
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "fixtures" / "payloads" / "whatsapp"
 SECRET = "test-app-secret"
@@ -77,9 +77,7 @@ def at(seconds: int) -> datetime:
 
 
 def test_the_spec_names_this_runtime() -> None:
-    assert plugin.runtime is not None
-    module, _, attribute = plugin.runtime.partition(":")
-    loaded = getattr(importlib.import_module(module), attribute)
+    loaded = runtime_class(plugin)
     assert loaded is WhatsAppChannelRuntime
     assert issubclass(loaded, ChannelRuntime)
     assert loaded.window == plugin.window
