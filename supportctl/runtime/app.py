@@ -82,7 +82,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         replied_to = replyable(runtime, outcome.events)
         if replied_to is not None:
             answer = await process_and_reply(server, runtime, incoming, replied_to, delivery,
-                                             outcome.events)
+                                             outcome.response)
         else:
             await server.inbox.process(delivery, server.inbox.inline_budget)
     except StoreError as exc:

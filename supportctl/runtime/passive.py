@@ -71,8 +71,9 @@ def replyable(runtime: ChannelRuntime, events: Sequence[InboundEvent]
 
 async def process_and_reply(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
                             event: InboundMessage | InteractiveReply, delivery: Delivery,
-                            events: Sequence[InboundEvent]) -> WebhookResponse:
-    """Process a stored delivery and answer with a passive reply when one is ready in time."""
+                            acknowledgement: WebhookResponse) -> WebhookResponse:
+    """Process a stored delivery and answer with a passive reply when one is ready in time,
+    else with the runtime's `acknowledgement` of it."""
     hold = Hold(runtime.channel_id, f"passive-{uuid.uuid4().hex}",
                 server.clock.now() + timedelta(seconds=runtime.reply_deadline) + HOLD_MARGIN)
 
@@ -86,12 +87,12 @@ async def process_and_reply(server: Server, runtime: ChannelRuntime, request: We
         log.warning("processing outlasted the passive-reply deadline; answered without a reply",
                     channel=runtime.channel_id, deadline=runtime.reply_deadline)
         server.spawn(_release_after(server, task, hold))
-        return runtime.acknowledge(events)
+        return acknowledgement
     task.result()  # the inbox keeps what fails; nothing is raised but a bug
     held = await server.store.claimed_outbox(hold.worker)
     answer = await _reply_with_first(server, runtime, request, event, held, hold)
     await _release(server, held[1:] if answer is not None else held, hold)
-    return answer or runtime.acknowledge(events)
+    return answer or acknowledgement
 
 
 async def _reply_with_first(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
