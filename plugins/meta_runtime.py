@@ -290,22 +290,12 @@ class MetaChannelRuntime(ChannelRuntime):
         return await send_in_order(self.request_bodies(to, message), self._post)
 
     async def _post(self, body: dict[str, Any]) -> str | SendError:
-        import aiohttp
-
-        token = self.config.page_access_token
-        try:
-            async with self.session().post(
-                    self.messages_url, json=body, params={"access_token": token},
-                    timeout=aiohttp.ClientTimeout(total=self.request_timeout)) as reply:
-                status = reply.status
-                try:
-                    data = as_dict(await reply.json(content_type=None))
-                except ValueError:
-                    data = {}
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            # the token rides in the URL, which some client errors quote: keep it out
-            detail = str(exc).replace(token, "<token>")
-            return SendError("network", f"{type(exc).__name__}: {detail}", permanent=False)
+        token = self.config.page_access_token  # rides in the URL: kept out of errors
+        answer = await self.post_json(self.messages_url, body, params={"access_token": token},
+                                      timeout=self.request_timeout, secret=token)
+        if isinstance(answer, SendError):
+            return answer
+        status, data = answer
         if 200 <= status < 300:
             message_id = _text(data.get("message_id"))
             if message_id is not None:

@@ -247,19 +247,12 @@ class TelegramChannelRuntime(ChannelRuntime):
 
     async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any] | SendError:
         """POST a Bot API method: its answer when `ok`, else why not."""
-        import aiohttp
-
-        try:
-            async with self.session().post(self.method_url(method), json=body) as reply:
-                status = reply.status
-                try:
-                    data = as_dict(await reply.json(content_type=None))
-                except ValueError:
-                    data = {}
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            # aiohttp's messages carry the URL, and the URL carries the bot token
-            detail = str(exc).replace(self.config.bot_token, "<token>")
-            return SendError("network", f"{type(exc).__name__}: {detail}", permanent=False)
+        # the URL carries the bot token, and client errors quote the URL
+        answer = await self.post_json(self.method_url(method), body,
+                                      secret=self.config.bot_token)
+        if isinstance(answer, SendError):
+            return answer
+        status, data = answer
         if 200 <= status < 300 and data.get("ok") is True:
             return data
         return send_error(status, data)

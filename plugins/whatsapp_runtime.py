@@ -280,18 +280,11 @@ class WhatsAppChannelRuntime(ChannelRuntime):
         return await send_in_order(self.request_bodies(to, message), self._post)
 
     async def _post(self, body: dict[str, Any]) -> str | SendError:
-        import aiohttp
-
-        headers = {"Authorization": f"Bearer {self.config.access_token}"}
-        try:
-            async with self.session().post(self.messages_url, json=body, headers=headers) as reply:
-                status = reply.status
-                try:
-                    data = as_dict(await reply.json(content_type=None))
-                except ValueError:
-                    data = {}
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            return SendError("network", f"{type(exc).__name__}: {exc}", permanent=False)
+        answer = await self.post_json(self.messages_url, body, headers={
+            "Authorization": f"Bearer {self.config.access_token}"})
+        if isinstance(answer, SendError):
+            return answer
+        status, data = answer
         if 200 <= status < 300:
             message_id = as_dict(next(iter(as_list(data.get("messages"))), None)).get("id")
             if isinstance(message_id, str):

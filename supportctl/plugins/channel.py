@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from supportctl.config.plugin_spec import ChannelConfig
+from supportctl.plugins.json_values import as_dict
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
@@ -398,6 +399,30 @@ class ChannelRuntime(ABC):
             self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             self._owns_http = True
         return self.http
+
+    async def post_json(self, url: str, body: Mapping[str, Any], *,
+                        params: Mapping[str, str] | None = None,
+                        headers: Mapping[str, str] | None = None,
+                        timeout: float | None = None,
+                        secret: str | None = None) -> tuple[int, dict[str, Any]] | SendError:
+        """POST `body` as JSON to the provider: the status and the answer as a JSON object
+        (empty when the answer is not one), or a temporary `network` SendError when no answer
+        came. `secret` (a token in the URL, which client errors quote) is cut from its text."""
+        import aiohttp
+
+        options: dict[str, Any] = {"json": body, "params": params, "headers": headers}
+        if timeout is not None:
+            options["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        try:
+            async with self.session().post(url, **options) as reply:
+                try:
+                    data = as_dict(await reply.json(content_type=None))
+                except ValueError:
+                    data = {}
+                return reply.status, data
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            detail = str(exc).replace(secret, "<token>") if secret else str(exc)
+            return SendError("network", f"{type(exc).__name__}: {detail}", permanent=False)
 
     def verification(self, request: WebhookRequest) -> WebhookResponse | None:
         """Answer a provider's webhook verification GET, or None when this is not one.
