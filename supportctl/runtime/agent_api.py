@@ -24,9 +24,16 @@ import structlog
 from aiohttp import web
 
 from supportctl.runtime import openapi
-from supportctl.runtime.desk import AGENTS_TOPIC, ActionRefused, may_see, teams_of
+from supportctl.runtime.desk import may_see, teams_of
+from supportctl.runtime.feed import AGENTS_TOPIC
+from supportctl.runtime.lifecycle.agents import ActionRefused
+from supportctl.runtime.lifecycle.sending import (
+    NoRuntime,
+    WindowClosed,
+    templates_for,
+    window_open,
+)
 from supportctl.runtime.live import LiveStack
-from supportctl.runtime.outgoing import NoRuntime, WindowClosed
 from supportctl.runtime.payloads import PayloadError, display_text
 from supportctl.runtime.responses import error
 from supportctl.runtime.server import Server
@@ -244,8 +251,7 @@ class Api:
                 "contact": contact_json(contact), "opened_at": iso(conversation.opened_at),
                 "closed_at": iso(conversation.closed_at),
                 "updated_at": iso(conversation.updated_at),
-                "window_open": self.server.outgoing.window_open(caller.live, conversation,
-                                                                caller.now, human=True),
+                "window_open": window_open(caller.live, conversation, caller.now, human=True),
                 "last_customer_message": last_customer_message(conversation)}
 
     async def one(self, caller: Caller, conversation: Conversation) -> JSON:
@@ -258,8 +264,8 @@ class Api:
         live = caller.live
         if conversation.channel not in live.channels:
             return []
-        if not self.server.outgoing.window_open(live, conversation, caller.now, human=True):
-            return self.server.outgoing.templates_for(live, conversation.channel)
+        if not window_open(live, conversation, caller.now, human=True):
+            return templates_for(live, conversation.channel)
         kind = live.channel_type(conversation.channel)
         return sorted(tid for tid, template in live.stack.templates.items()
                       if template.text or live.texts.has_native(tid, kind))

@@ -78,13 +78,13 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         return outcome.response.to_aiohttp()
     answer = outcome.response
     try:
-        delivery = await server.inbox.store_delivery(channel_id, outcome.events)
         replied_to = replyable(runtime, outcome.events)
         if replied_to is not None:
+            delivery = await server.receipts.store_delivery(channel_id, outcome.events)
             answer = await process_and_reply(server, runtime, incoming, replied_to, delivery,
                                              outcome.response)
         else:
-            await server.inbox.process(delivery, server.inbox.inline_budget)
+            await server.receipts.accept(channel_id, outcome.events)
     except StoreError as exc:
         # not stored: the provider must deliver again, so never a 2xx
         server.metrics.inbound.labels(channel_id, "failed").inc()

@@ -15,7 +15,8 @@ from supportctl.plugins.channel import (
 )
 from supportctl.runtime.bus import Bus
 from supportctl.runtime.clock import Clock
-from supportctl.runtime.desk import Desk, chat_item, chat_topic
+from supportctl.runtime.feed import chat_item, chat_topic
+from supportctl.runtime.receipts import Receipts
 from supportctl.store.interface import Store, StoreError
 from supportctl.store.records import Direction, MessageStatus
 from supportctl.store.tokens import hash_token, new_token
@@ -24,9 +25,9 @@ CONTACT_TOKEN_PREFIX = "wct_"
 
 
 class Host(ChannelHost):
-    def __init__(self, store: Store, desk: Desk, bus: Bus, clock: Clock) -> None:
+    def __init__(self, store: Store, receipts: Receipts, bus: Bus, clock: Clock) -> None:
         self.store = store
-        self.desk = desk
+        self.receipts = receipts
         self.bus = bus
         self.clock = clock
 
@@ -39,9 +40,12 @@ class Host(ChannelHost):
             raise HostUnavailable(str(exc)) from exc
 
     async def deliver(self, events: Sequence[InboundEvent]) -> None:
+        by_channel: dict[str, list[InboundEvent]] = {}
         for event in events:
+            by_channel.setdefault(event.channel_id, []).append(event)
+        for channel, delivered in by_channel.items():
             try:
-                await self.desk.receive(event)
+                await self.receipts.accept(channel, delivered)
             except StoreError as exc:
                 raise HostUnavailable(str(exc)) from exc
 
@@ -68,7 +72,7 @@ class Host(ChannelHost):
             messages = await self.store.messages_of_identity(channel_id, external_user_id, after)
         except StoreError as exc:
             raise HostUnavailable(str(exc)) from exc
-        agents = self.desk.live().stack.agents
+        agents = self.receipts.desk.live().stack.agents
         # outbound messages appear once sent, as they do live
         return [chat_item(m, agents[m.author].name if m.author in agents else None)
                 for m in messages

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
-from supportctl.store.records import QueueDepths
+from supportctl.store.records import Queue, QueueDepths
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -22,7 +22,7 @@ class _QueueDepths(Collector):
     """Queue depths as of the last scrape (refreshed by `Metrics.render` before collecting)."""
 
     def __init__(self) -> None:
-        self.depths = QueueDepths({}, 0, 0)
+        self.depths = QueueDepths({})
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         queued = GaugeMetricFamily("supportctl_queued_conversations",
@@ -31,18 +31,18 @@ class _QueueDepths(Collector):
         for team, count in sorted(self.depths.queued_conversations.items()):
             queued.add_metric([team], count)
         yield queued
-        yield GaugeMetricFamily("supportctl_outbox_pending",
-                                "Outbound messages waiting to be sent",
-                                value=self.depths.outbox_pending)
-        yield GaugeMetricFamily("supportctl_timers_pending",
-                                "Escalation, auto-close and CSAT timers not yet fired",
-                                value=self.depths.timers_pending)
-        yield GaugeMetricFamily("supportctl_inbox_pending",
-                                "Inbound events stored and not yet processed",
-                                value=self.depths.inbox_pending)
-        yield GaugeMetricFamily("supportctl_notifications_pending",
-                                "Alerts waiting to be delivered to notify targets",
-                                value=self.depths.notifications_pending)
+        pending = GaugeMetricFamily(
+            "supportctl_work_pending", "Jobs of the work queue not done yet: webhook receipts "
+            "not processed, messages not sent, notifications not delivered, timers not fired",
+            labels=["queue"])
+        parked = GaugeMetricFamily(
+            "supportctl_work_parked", "Jobs given up on after too many failures (or that can "
+            "never succeed): kept for a person to look at", labels=["queue"])
+        for queue in Queue:
+            pending.add_metric([queue.value], self.depths.pending.get(queue, 0))
+            parked.add_metric([queue.value], self.depths.parked.get(queue, 0))
+        yield pending
+        yield parked
 
 
 class Metrics:
@@ -63,6 +63,11 @@ class Metrics:
             "From a conversation's handoff to its assignment to an agent",
             ["team"], registry=r,
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600))
+        self.work = Counter("supportctl_work_processed", "Work-queue jobs handled by queue and"
+                            " result (done, retry, parked)", ["queue", "result"], registry=r)
+        self.conflicts = Counter("supportctl_conversation_conflicts", "Conversation changes"
+                                 " computed again because the conversation or an agent's load"
+                                 " changed meanwhile", registry=r)
         self.reload_successful = Gauge("supportctl_config_last_reload_successful",
                                        "1 when the last stack (re)load succeeded", registry=r)
         self.reload_time = Gauge("supportctl_config_last_reload_success_timestamp_seconds",

@@ -17,8 +17,8 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -32,10 +32,11 @@ from supportctl.plugins.channel import (
     WebhookResponse,
 )
 from supportctl.runtime.payloads import PayloadError, from_payload
-from supportctl.store.records import MessageStatus, OutboxItem
+from supportctl.store.records import Job, Queue
+from supportctl.store.transition import Lease
 
 if TYPE_CHECKING:
-    from supportctl.runtime.inbox import Delivery
+    from supportctl.runtime.receipts import Delivery
     from supportctl.runtime.server import Server
 
 log = structlog.get_logger("supportctl.passive")
@@ -46,15 +47,10 @@ HOLD_MARGIN = timedelta(seconds=30)
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """Outbound messages on `channel` are queued claimed by `worker` until `until`."""
+    """Outbound messages on `channel` are queued claimed by the lease's holder."""
 
     channel: str
-    worker: str
-    until: datetime
-
-    @property
-    def claim(self) -> tuple[str, datetime]:
-        return self.worker, self.until
+    lease: Lease
 
 
 HOLD: ContextVar[Hold | None] = ContextVar("supportctl_passive_hold", default=None)
@@ -74,12 +70,13 @@ async def process_and_reply(server: Server, runtime: ChannelRuntime, request: We
                             acknowledgement: WebhookResponse) -> WebhookResponse:
     """Process a stored delivery and answer with a passive reply when one is ready in time,
     else with the runtime's `acknowledgement` of it."""
-    hold = Hold(runtime.channel_id, f"passive-{uuid.uuid4().hex}",
-                server.clock.now() + timedelta(seconds=runtime.reply_deadline) + HOLD_MARGIN)
+    until = server.clock.now() + timedelta(seconds=runtime.reply_deadline) + HOLD_MARGIN
+    hold = Hold(runtime.channel_id, Lease(f"{server.instance}/passive-{uuid.uuid4().hex}",
+                                          server.instance, until))
 
     async def process() -> None:
         HOLD.set(hold)  # the task runs in a copy of the context: nothing leaks out
-        await server.inbox.process(delivery)
+        await server.receipts.process(delivery)
 
     task = asyncio.create_task(process())
     done, _ = await asyncio.wait({task}, timeout=runtime.reply_deadline)
@@ -88,8 +85,8 @@ async def process_and_reply(server: Server, runtime: ChannelRuntime, request: We
                     channel=runtime.channel_id, deadline=runtime.reply_deadline)
         server.spawn(_release_after(server, task, hold))
         return acknowledgement
-    task.result()  # the inbox keeps what fails; nothing is raised but a bug
-    held = await server.store.claimed_outbox(hold.worker)
+    task.result()  # the receipts queue keeps what fails; nothing is raised but a bug
+    held = await server.store.claimed_jobs(Queue.OUTBOX, hold.lease.holder)
     answer = await _reply_with_first(server, runtime, request, event, held, hold)
     await _release(server, held[1:] if answer is not None else held, hold)
     return answer or acknowledgement
@@ -97,33 +94,32 @@ async def process_and_reply(server: Server, runtime: ChannelRuntime, request: We
 
 async def _reply_with_first(server: Server, runtime: ChannelRuntime, request: WebhookRequest,
                             event: InboundMessage | InteractiveReply,
-                            held: Sequence[OutboxItem], hold: Hold) -> WebhookResponse | None:
+                            held: Sequence[Job], hold: Hold) -> WebhookResponse | None:
     if not held:
         return None
     first = held[0]
-    message = await server.store.get_message(first.message_id)
+    message, conversation, contact = await server.store.outbound(first.key)
     try:
         answer = runtime.passive_reply(request, event, from_payload(message.payload))
     except PayloadError:
         return None
     if answer is None:
         return None
-    at = server.clock.now()
-    if not await server.store.outbox_sent(first.id, hold.worker, at, None):
+    sent = await server.store.outbox_sent(first.id, hold.lease.holder, server.clock.now(), None)
+    if sent is None:
         return None  # the claim lapsed and the outbox sent it: answer without it
     server.metrics.outbound.labels(runtime.channel_id, "sent").inc()
     log.info("answered with a passive reply", channel=runtime.channel_id,
              message_id=message.id)
-    await server.desk.message_sent(replace(message, status=MessageStatus.SENT,
-                                           sent_at=message.sent_at or at))
+    await server.desk.message_sent(sent, conversation, contact)
     return answer
 
 
-async def _release(server: Server, items: Sequence[OutboxItem], hold: Hold) -> None:
+async def _release(server: Server, jobs: Sequence[Job], hold: Hold) -> None:
     at = server.clock.now()
-    for item in items:
-        await server.store.outbox_release(item.id, hold.worker, at)
-    if items:
+    for job in jobs:
+        await server.store.release(job.id, hold.lease.holder, at)
+    if jobs:
         server.outbox.wake()
 
 
@@ -133,4 +129,5 @@ async def _release_after(server: Server, task: asyncio.Task[None], hold: Hold) -
     except Exception:
         log.exception("processing a delivery failed after its passive-reply deadline",
                       channel=hold.channel)
-    await _release(server, await server.store.claimed_outbox(hold.worker), hold)
+    await _release(server, await server.store.claimed_jobs(Queue.OUTBOX, hold.lease.holder),
+                   hold)

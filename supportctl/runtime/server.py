@@ -1,16 +1,16 @@
 """One running `supportctl serve`: the live stack, the store, the desk and the background workers.
 
-`Server.start` loads the stack (refusing one with errors) and opens the database; `run_workers`
-starts the outbox, notification and timer workers; `reload` swaps in a new stack only after it
-checked clean; `stop` lets the workers finish what they hold and closes the database.
+`Server.start` loads the stack (refusing one with errors), opens the database and registers the
+process (taking over the claims of a dead predecessor at once); `run_workers` starts the
+receipts, outbox, notification and timer workers and the heartbeat; `reload` swaps in a new
+stack only after it checked clean; `stop` lets the workers finish what they hold, releases this
+process's claims and closes the database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +26,19 @@ from supportctl.plugins.channel import ChannelRuntime, SendError
 from supportctl.runtime.bus import Bus
 from supportctl.runtime.clock import Clock, SystemClock
 from supportctl.runtime.desk import Desk
+from supportctl.runtime.feed import Feed
 from supportctl.runtime.host import Host
-from supportctl.runtime.inbox import Inbox
 from supportctl.runtime.live import LiveStack, PluginRuntimeError, StackRefused, load_live
+from supportctl.runtime.liveness import Liveness
 from supportctl.runtime.metrics import Metrics
 from supportctl.runtime.notifications import NotificationWorker
 from supportctl.runtime.outbox import OutboxWorker
-from supportctl.runtime.outgoing import Outgoing
+from supportctl.runtime.receipts import Receipts
 from supportctl.runtime.timers import TimerWorker
 from supportctl.settings import Settings
 from supportctl.store import Store, open_store
-from supportctl.store.records import Message
+from supportctl.store.records import Contact, Conversation, Message
+from supportctl.store.transition import Applied
 
 log = structlog.get_logger("supportctl.server")
 
@@ -75,21 +77,22 @@ class Server:
         self.clock = clock
         self.metrics = metrics
         self.bus = Bus()
+        self.feed = Feed(self.bus, metrics)
         self._live = live
         self._reload_lock = asyncio.Lock()
-        worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.liveness = Liveness(store)
+        instance = self.instance
         self.outbox = OutboxWorker(store, lambda: self._live.channels, clock, metrics,
-                                   worker_id=worker_id, concurrency=settings.outbox_workers,
-                                   rates=send_rates(live),
-                                   on_sent=self._sent, on_window_closed=self._window_closed)
+                                   instance=instance, concurrency=settings.outbox_workers,
+                                   rates=send_rates(live), on_sent=self._sent,
+                                   on_window_closed=self._window_closed)
         self.notifications = NotificationWorker(store, lambda: self._live.notifiers, clock,
-                                                metrics, worker_id=worker_id)
-        self.outgoing = Outgoing(store, metrics, self.bus, self.outbox.wake)
-        self.desk = Desk(store, self.live, clock, self.bus, metrics, self.outgoing,
-                         settings.public_url, notified=self.notifications.wake)
-        self.host = Host(store, self.desk, self.bus, clock)
-        self.timers = TimerWorker(store, self.desk, clock, worker_id=worker_id)
-        self.inbox = Inbox(store, self.desk, clock, worker_id=worker_id)
+                                                metrics, instance=instance)
+        self.desk = Desk(store, self.live, clock, self.feed, metrics,
+                         public_url=settings.public_url, queued=self._queued)
+        self.receipts = Receipts(store, self.desk, clock, metrics, instance=instance)
+        self.host = Host(store, self.receipts, self.bus, clock)
+        self.timers = TimerWorker(store, self.desk, clock, metrics, instance=instance)
         self._stop = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
@@ -111,6 +114,15 @@ class Server:
         metrics = Metrics()
         metrics.loaded(live.version, clock.now().timestamp(), reload=False)
         server = cls(settings, stack_path, env, store, live, http, clock, metrics)
+        try:
+            taken = await server.liveness.start()
+        except BaseException:
+            await http.close()
+            await store.close()
+            raise
+        if taken:
+            log.warning("took over the work of a process that stopped without finishing it",
+                        claims=taken)
         log.info("stack loaded", version=live.version, files=list(live.files),
                  channels=sorted(live.stack.channels))
         for channel_id, spec in live.specs.items():
@@ -118,6 +130,11 @@ class Server:
                 log.warning("channel has no runtime in this version: its webhook answers 404 "
                             "and nothing is sent on it", channel=channel_id, type=spec.type)
         return server
+
+    @property
+    def instance(self) -> str:
+        """This process, as its claims name it."""
+        return self.liveness.id
 
     def live(self) -> LiveStack:
         """The stack now served (read once per request: a reload swaps the whole of it)."""
@@ -134,14 +151,17 @@ class Server:
                          asyncio.create_task(self.notifications.run(self._stop),
                                              name="notifications"),
                          asyncio.create_task(self.timers.run(self._stop), name="timers"),
-                         asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
+                         asyncio.create_task(self.receipts.run(self._stop), name="receipts"),
+                         asyncio.create_task(self.liveness.run(self._stop), name="liveness")]
 
     async def stop(self) -> None:
-        """Let the workers finish what they hold, end live streams, close the database."""
+        """Let the workers finish what they hold, end live streams, release this process's
+        claims, close the database."""
         self._stop.set()
         self.bus.close()
         if self._workers or self._background:
             await asyncio.gather(*self._workers, *self._background, return_exceptions=True)
+        await self.liveness.stop()
         await close_runtimes(self._live)
         await self.http.close()
         await self.store.close()
@@ -182,11 +202,19 @@ class Server:
                             "restart", channels=added)
             return ReloadResult(True, new.version)
 
-    async def _sent(self, message: Message) -> None:
-        await self.desk.message_sent(message)
+    def _queued(self, applied: Applied) -> None:
+        """A change queued outbound messages or notifications: their workers look now."""
+        if any(m.direction.value == "out" for m in applied.messages):
+            self.outbox.wake()
+        if applied.notifications:
+            self.notifications.wake()
+
+    async def _sent(self, message: Message, conversation: Conversation,
+                    contact: Contact) -> None:
+        await self.desk.message_sent(message, conversation, contact)
 
     async def _window_closed(self, message: Message, error: SendError) -> None:
-        await self.outgoing.window_closed(message, error.code, error.message, self.clock.now())
+        await self.desk.window_closed(message, error.code, error.message)
 
     def channel(self, channel_id: str) -> ChannelRuntime | None:
         return self._live.channels.get(channel_id)

@@ -1,10 +1,16 @@
-"""The SQLite connection: one dedicated thread, WAL, migrations, transactions."""
+"""The SQLite connection: one dedicated thread, WAL, migrations, transactions, group commits.
+
+Writes that arrive while a transaction is running wait and then run together in the next one,
+each in its own savepoint: one failing write is rolled back alone, and one commit (and one hop to
+the database thread) serves many concurrent webhooks. A write's caller hears of its result only
+after that commit.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +22,9 @@ from supportctl.store.interface import StoreError, Unavailable
 from supportctl.store.migrations import MIGRATIONS
 
 T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], object]
+# writes per group commit: enough to amortise the commit, few enough to keep latency low
+MAX_BATCH = 256
 
 
 class Database:
@@ -28,6 +37,10 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self.migrated_from = 0  # the schema version found on open, before migrating
+        self._pending: list[tuple[Work, asyncio.Future[object]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.commits = 0  # group commits so far, and the writes they carried (for benchmarks)
+        self.writes = 0
 
     async def connect(self) -> int:
         """Open the file, set it up, apply pending migrations; the schema version reached."""
@@ -65,8 +78,66 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` in one write transaction (taken at once: no upgrade deadlocks)."""
-        return await self.call(lambda: self._in_transaction(work, "BEGIN IMMEDIATE"))
+        """Run `work` in a write transaction (taken at once: no upgrade deadlocks), perhaps
+        together with other writes (each in its own savepoint); returns once committed."""
+        if self._closed:
+            raise StoreError(f"{self.path}: the store is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[object] = loop.create_future()
+        self._pending.append((work, future))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())
+        result = await future
+        return result  # type: ignore[return-value]  # the future holds what `work` returned
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    outcomes = await loop.run_in_executor(
+                        self._executor, self._group, [work for work, _ in batch])
+                except BaseException as exc:  # the executor is gone (closing)
+                    outcomes = [(False, StoreError(f"{self.path}: {exc!r}"))] * len(batch)
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue  # its caller was cancelled
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        assert isinstance(value, BaseException)
+                        future.set_exception(value)
+        finally:
+            self._flusher = None
+
+    def _group(self, works: Sequence[Work]) -> list[tuple[bool, object]]:
+        """Run writes in one transaction, each in a savepoint; commit once."""
+        conn = self._conn
+        if conn is None:
+            return [(False, StoreError(f"{self.path}: the store is closed"))] * len(works)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:  # locked past the busy timeout, I/O error
+            return [(False, Unavailable(f"{self.path}: {exc}"))] * len(works)
+        outcomes: list[tuple[bool, object]] = []
+        try:
+            for work in works:
+                conn.execute("SAVEPOINT work")
+                try:
+                    outcomes.append((True, work(conn)))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO work")
+                    outcomes.append((False, _store_error(self.path, exc)))
+                conn.execute("RELEASE work")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # the transaction itself failed: nothing was written
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return [(False, Unavailable(f"{self.path}: {exc}"))] * len(works)
+        self.commits += 1
+        self.writes += len(works)
+        return outcomes
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one read transaction (a consistent snapshot)."""
@@ -88,6 +159,8 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        if self._flusher is not None:
+            await asyncio.shield(self._flusher)
         # queued behind any work already submitted, which still sees an open connection
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
         self._executor.shutdown(wait=True)
@@ -96,6 +169,15 @@ class Database:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _store_error(path: Path, exc: Exception) -> Exception:
+    """What a failed write raises to its caller: the store's own errors as they are."""
+    if isinstance(exc, sqlite3.OperationalError):  # locked, I/O error, disk full: transient
+        return Unavailable(f"{path}: {exc}")
+    if isinstance(exc, sqlite3.Error):  # a constraint the store's own checks did not foresee
+        return StoreError(f"{path}: {exc}")
+    return exc
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from supportctl.store.ids import from_micros, new_id, to_micros
-from supportctl.store.interface import NotFound, StoreError
+from supportctl.store.interface import NotFound
 from supportctl.store.records import (
     JSON,
     AccessToken,
@@ -20,13 +20,13 @@ from supportctl.store.records import (
     CsatAnswer,
     Direction,
     Event,
+    EventKind,
     Identity,
+    Job,
+    JobState,
     Message,
     MessageStatus,
-    OutboxItem,
-    OutboxState,
-    Timer,
-    TimerKind,
+    Queue,
     TokenKind,
 )
 
@@ -46,6 +46,10 @@ def time_or_none(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+def time_or_none_micros(value: datetime | None) -> int | None:
+    return None if value is None else to_micros(value)
+
+
 def identity(row: sqlite3.Row) -> Identity:
     return Identity(row["channel"], row["external_user_id"], row["contact_id"], row["phone"],
                     row["email"], from_micros(row["created_at"]))
@@ -63,7 +67,8 @@ def conversation(row: sqlite3.Row, windows: Sequence[sqlite3.Row]) -> Conversati
         rule=row["rule"], opened_at=from_micros(row["opened_at"]),
         closed_at=time_or_none(row["closed_at"]), updated_at=from_micros(row["updated_at"]),
         last_customer_message={w["channel"]: from_micros(w["last_customer_at"]) for w in windows},
-        context=loads(row["context"]))
+        context=loads(row["context"]), version=row["version"],
+        queued_at=time_or_none(row["queued_at"]))
 
 
 def message(row: sqlite3.Row) -> Message:
@@ -82,22 +87,18 @@ def assignment(row: sqlite3.Row) -> AssignmentRecord:
                             row["rule"], row["reason"], from_micros(row["at"]))
 
 
-def timer(row: sqlite3.Row) -> Timer:
-    return Timer(row["id"], row["conversation_id"], TimerKind(row["kind"]),
-                 from_micros(row["due_at"]), loads(row["payload"]), row["claimed_by"],
-                 time_or_none(row["claimed_until"]))
-
-
-def outbox(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=row["id"], message_id=row["message_id"], conversation_id=row["conversation_id"],
-        channel=row["channel"], state=OutboxState(row["state"]), attempts=row["attempts"],
-        next_attempt_at=from_micros(row["next_attempt_at"]), last_error=row["last_error"],
-        claimed_by=row["claimed_by"], claimed_until=time_or_none(row["claimed_until"]))
+def job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"], queue=Queue(row["queue"]), key=row["key"], kind=row["kind"],
+        conversation_id=row["conversation_id"], payload=loads(row["payload"]),
+        state=JobState(row["state"]), attempts=row["attempts"], due_at=from_micros(row["due_at"]),
+        created_at=from_micros(row["created_at"]), last_error=row["last_error"],
+        claimed_by=row["claimed_by"], claimed_until=time_or_none(row["claimed_until"]),
+        finished_at=time_or_none(row["finished_at"]))
 
 
 def event(row: sqlite3.Row) -> Event:
-    return Event(row["id"], row["conversation_id"], row["kind"], loads(row["data"]),
+    return Event(row["id"], row["conversation_id"], EventKind(row["kind"]), loads(row["data"]),
                  from_micros(row["at"]))
 
 
@@ -139,35 +140,10 @@ def fetch_message(c: sqlite3.Connection, message_id: str) -> Message:
     return message(row)
 
 
-def add_event(c: sqlite3.Connection, conversation_id: str | None, kind: str, data: JSON,
+def add_event(c: sqlite3.Connection, conversation_id: str | None, kind: EventKind, data: JSON,
               at: datetime) -> Event:
     """Append to the audit log inside the caller's transaction."""
     added = Event(new_id(), conversation_id, kind, data, at)
     c.execute("INSERT INTO events (id, conversation_id, kind, data, at) VALUES (?, ?, ?, ?, ?)",
-              (added.id, conversation_id, kind, dumps(data), to_micros(at)))
+              (added.id, conversation_id, kind.value, dumps(data), to_micros(at)))
     return added
-
-
-def claim(c: sqlite3.Connection, select: str, table: str, worker: str, now: datetime,
-          until: datetime, limit: int) -> list[str]:
-    """Ids picked by `select` (bound to now, now, limit), claimed for `worker` until `until`.
-
-    The caller holds the write lock, so no other worker can pick the same rows in between;
-    PostgreSQL does the same with `FOR UPDATE SKIP LOCKED`."""
-    if limit < 1:
-        return []
-    if until <= now:
-        raise StoreError("a claim must last past now")
-    ids = [row["id"] for row in c.execute(select, (to_micros(now), to_micros(now), limit))]
-    c.executemany(f"UPDATE {table} SET claimed_by = ?, claimed_until = ? WHERE id = ?",
-                  [(worker, to_micros(until), item) for item in ids])
-    return ids
-
-
-def claim_due(c: sqlite3.Connection, table: str, worker: str, now: datetime, until: datetime,
-              limit: int, order: str = "next_attempt_at, id") -> list[str]:
-    """`claim` of a work queue's pending rows whose next attempt is due and whose earlier claim
-    (if any) has lapsed (the outbox, the inbox, notifications), in `order`."""
-    select = (f"SELECT id FROM {table} WHERE state = 'pending' AND next_attempt_at <= ? AND"
-              f" (claimed_until IS NULL OR claimed_until <= ?) ORDER BY {order} LIMIT ?")
-    return claim(c, select, table, worker, now, until, limit)

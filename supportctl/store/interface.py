@@ -1,13 +1,17 @@
 """The one storage interface of the runtime; SQLite implements it now, PostgreSQL later.
 
-Rules every backend keeps, so that the runtime never sees which one it talks to:
+Rules every backend keeps, so that the runtime never sees which one it talks to (the contract
+suite, tests/store/test_contract.py, holds each backend to them):
 - ids are text ULIDs made by `supportctl.store.ids.new_id`, never row ids or sequences;
 - times go in and come out as timezone-aware UTC datetimes (stored as UTC epoch microseconds);
 - every method is one transaction: it either happens whole or not at all;
-- claims ("up to N due items for this worker until T") never hand one item to two workers whose
-  claims overlap: `FOR UPDATE SKIP LOCKED` in PostgreSQL, one writer at a time in SQLite; a claim
-  that expires unfinished is claimable again;
-- every change of a conversation's state appends an event in the same transaction.
+- a conversation changes only through `apply`, which checks the version the change was computed
+  from and the assignment's preconditions with the row locked (SQLite `BEGIN IMMEDIATE`,
+  PostgreSQL `SELECT ... FOR UPDATE` on the conversation and the agent), and refuses a second
+  open conversation of a contact on a channel by a unique index; a refusal is `Conflict`;
+- claims ("up to N due jobs for this holder until T") never hand one job to two holders whose
+  claims overlap: `FOR UPDATE SKIP LOCKED` in PostgreSQL, one writer at a time in SQLite; a
+  claim that expires unfinished, or whose process is found dead, is claimable again.
 """
 
 from __future__ import annotations
@@ -24,19 +28,17 @@ from supportctl.store.records import (
     Conversation,
     ConversationStatus,
     CsatAnswer,
-    Direction,
     Event,
     Identity,
-    InboxItem,
+    Instance,
+    Job,
+    JobState,
     Message,
     MessageStatus,
-    NotificationItem,
-    NotificationState,
-    OutboxItem,
+    Queue,
     QueueDepths,
-    Timer,
-    TimerKind,
 )
+from supportctl.store.transition import Applied, Lease, Snapshot, Transition
 
 
 class StoreError(Exception):
@@ -45,6 +47,17 @@ class StoreError(Exception):
 
 class NotFound(StoreError):
     """The record named does not exist."""
+
+
+class Conflict(StoreError):
+    """A transition computed from a state that has changed since (another version, an agent who
+    got more conversations meanwhile, a round-robin position moved, a second open conversation):
+    nothing was written; read the state again and compute the transition again."""
+
+
+class ClaimLost(StoreError):
+    """The job a change was to finish is no longer held by the caller (its lease lapsed and
+    another holder took it, or a newer change rescheduled it): nothing was written."""
 
 
 class Unavailable(StoreError):
@@ -65,47 +78,61 @@ class Store(Protocol):
         """Raise Unavailable unless the database answers now (for /readyz)."""
 
     async def queue_depths(self) -> QueueDepths:
-        """How much work waits: queued conversations per team, pending sends, pending timers."""
+        """How much work waits: queued conversations per team, pending and parked jobs."""
 
-    # inbound dedupe -----------------------------------------------------------------------
-    async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
-        """Remember an inbound event that stores no message (a status report, a button press the
-        runtime handles itself); False when (channel, external_id) was seen before."""
+    # processes ----------------------------------------------------------------------------
+    async def register_instance(self, instance: Instance) -> None:
+        """Record a starting process (it heartbeats while it runs)."""
 
-    async def seen_inbound(self, channel: str, external_id: str) -> bool:
-        """Whether (channel, external_id) was remembered: a cheap early skip of redeliveries.
-        Not a guard by itself: `add_inbound` and `record_inbound` are the atomic checks."""
+    async def heartbeat(self, instance: str, at: datetime) -> bool:
+        """The process is alive at `at`; False when it was retired meanwhile (found dead)."""
 
-    async def prune_dedupe(self, older_than: datetime) -> int:
-        """Forget dedupe keys received before `older_than`; how many were removed."""
+    async def instances(self) -> list[Instance]:
+        """The processes recorded as running."""
 
-    # inbox --------------------------------------------------------------------------------
-    async def enqueue_inbound(self, channel: str, events: Sequence[tuple[str, JSON]],
-                              at: datetime, hold: tuple[str, datetime] | None = None
-                              ) -> list[InboxItem | None]:
-        """Store a delivery's events, each under its dedupe `key`, in one transaction: the new
-        item for each, None for a key already stored. `hold` = (worker, until): the items start
-        claimed by `worker` (the webhook that processes them before answering)."""
+    async def retire_instance(self, instance: str) -> int:
+        """Forget a process that stopped or died and release its claims at once; how many."""
 
-    async def claim_inbox(self, worker: str, now: datetime, until: datetime,
-                          limit: int) -> list[InboxItem]:
-        """Claim up to `limit` pending items due by `now`, oldest first, as `claim_outbox`."""
+    # the work queue -----------------------------------------------------------------------
+    async def enqueue(self, queue: Queue, jobs: Sequence[tuple[str, str, JSON]], at: datetime,
+                      *, lease: Lease | None = None) -> list[Job | None]:
+        """Add jobs (key, kind, payload), due at `at`, in one transaction: the new job for
+        each, None for a key already in the queue (a redelivery). With `lease` they start
+        claimed (the webhook that processes them before answering)."""
 
-    async def inbox_done(self, item_id: str, worker: str, at: datetime) -> bool:
-        """The item was processed. False when the claim was lost."""
+    async def claim(self, queue: Queue, lease: Lease, now: datetime, limit: int
+                    ) -> list[Job]:
+        """Claim up to `limit` pending jobs of `queue` due by `now` and not claimed by anyone
+        until after `now`, earliest due first."""
 
-    async def inbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
-                           retry_at: datetime | None) -> bool:
-        """Processing failed: try again at `retry_at`, or never with None."""
+    async def finish(self, job_id: str, holder: str, at: datetime) -> bool:
+        """The job is done. False when `holder` no longer holds its claim."""
 
-    async def inbox_release(self, item_id: str, worker: str) -> bool:
-        """Give up a claim without an attempt (any worker may take the item now)."""
+    async def retry(self, job_id: str, holder: str, at: datetime, error: str,
+                    retry_at: datetime) -> bool:
+        """An attempt failed: try again at `retry_at`. False when the claim was lost."""
 
-    async def get_inbox(self, item_id: str) -> InboxItem:
-        """One inbox item; NotFound if there is none."""
+    async def park(self, job_id: str, holder: str, at: datetime, error: str) -> bool:
+        """Give up on the job: kept as parked with its error, never claimed again. False when
+        the claim was lost."""
 
-    async def prune_inbox(self, older_than: datetime) -> int:
-        """Forget processed and failed items received before `older_than`."""
+    async def release(self, job_id: str, holder: str, at: datetime) -> bool:
+        """Give up a claim without an attempt: due at `at` for anyone."""
+
+    async def get_job(self, job_id: str) -> Job:
+        """One job; NotFound if there is none."""
+
+    async def list_jobs(self, queue: Queue, *, state: JobState | None = None,
+                        kind: str | None = None, conversation_id: str | None = None,
+                        limit: int = 100) -> list[Job]:
+        """Jobs of a queue (in a state, of a kind, of a conversation), oldest first."""
+
+    async def claimed_jobs(self, queue: Queue, holder: str) -> list[Job]:
+        """Pending jobs of `queue` claimed by `holder`, oldest first."""
+
+    async def prune_jobs(self, older_than: datetime) -> int:
+        """Forget done jobs finished before `older_than` (receipts are the inbound dedupe keys
+        until then); parked jobs are kept."""
 
     # contacts -----------------------------------------------------------------------------
     async def resolve_contact(self, channel: str, external_user_id: str, at: datetime, *,
@@ -127,13 +154,24 @@ class Store(Protocol):
 
     async def merge_contacts(self, keep_id: str, drop_id: str, at: datetime) -> Contact:
         """Move the identities and conversations of `drop_id` to `keep_id` and delete it; its
-        attributes fill gaps only (event `contact_merged` on every conversation moved)."""
+        attributes fill gaps only (event `contact_merged` on every conversation moved). When
+        both hold an open conversation on one channel, the dropped contact's is closed."""
 
     # conversations ------------------------------------------------------------------------
-    async def open_conversation(self, contact_id: str, channel: str, at: datetime,
-                                status: ConversationStatus = ConversationStatus.WAITING
-                                ) -> Conversation:
-        """Start a conversation (event `opened`)."""
+    async def snapshot(self, conversation_id: str) -> Snapshot:
+        """What a transition of this conversation reads; NotFound if there is none."""
+
+    async def inbound_snapshot(self, channel: str, external_user_id: str, at: datetime, *,
+                               name: str | None = None, language: str | None = None,
+                               phone: str | None = None, email: str | None = None) -> Snapshot:
+        """`resolve_contact`, then what a transition of the contact's latest conversation on
+        `channel` reads (its conversation None when there is none)."""
+
+    async def apply(self, transition: Transition, *, finish: tuple[str, str] | None = None,
+                    hold: Lease | None = None) -> Applied:
+        """Write a transition whole, or nothing (Conflict, ClaimLost). `finish` = (job id,
+        holder): that job is done in the same transaction; `hold`: the outbound messages start
+        claimed by it (a webhook that may answer with the first of them)."""
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
         """One conversation; NotFound if there is none."""
@@ -147,41 +185,17 @@ class Store(Protocol):
                                  contact_id: str | None = None, channel: str | None = None,
                                  statuses: Sequence[ConversationStatus] | None = None
                                  ) -> list[Conversation]:
-        """Conversations matching every filter given, oldest opened first (the order queues
-        drain in). `teams` and `statuses` match any of their values (an empty one matches
-        nothing; conversations without a team never match `teams`); `channel` is the channel a
-        conversation was opened on."""
+        """Conversations matching every filter given, oldest opened first. `teams` and
+        `statuses` match any of their values (an empty one matches nothing; conversations
+        without a team never match `teams`); `channel` is the channel a conversation was
+        opened on."""
 
-    async def set_context(self, conversation_id: str, context: JSON,
-                          at: datetime) -> Conversation:
-        """Replace the conversation's runtime bookkeeping (menu position, CSAT asked) whole;
-        no event (it is not a change of state), `updated_at` moves forward to `at`."""
-
-    async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
-                         *, reason: str, data: JSON | None = None) -> Conversation:
-        """Change the status (event `status`); closing sets closed_at, reopening clears it;
-        `queued` drops the agent; `open` needs an agent (use `assign`)."""
-
-    async def assign(self, conversation_id: str, at: datetime, *, team: str | None,
-                     agent: str | None, rule: str | None, reason: str,
-                     round_robin: bool = False) -> Conversation:
-        """Give a conversation to a team and agent (or queue it with agent None): history row,
-        event `assigned`, status open or queued; `round_robin` records the team's position."""
+    async def queue_snapshot(self) -> tuple[list[tuple[Conversation, str | None]],
+                                            dict[str, int], dict[str, str]]:
+        """The queued conversations with a team, each with its contact's language, in queue
+        order, and the agents' load (open counts, round-robin positions), read at one moment."""
 
     # messages -----------------------------------------------------------------------------
-    async def add_message(self, conversation_id: str, direction: Direction, channel: str,
-                          payload: JSON, at: datetime, *, external_id: str | None = None,
-                          author: str | None = None, outbox: bool = False,
-                          hold: tuple[str, datetime] | None = None) -> Message:
-        """Store a message; an inbound one moves the channel's window start, an outbound one
-        with `outbox` is queued for sending in the same transaction. `hold` = (worker, until):
-        the outbox item starts claimed by `worker` (a webhook that may answer with it)."""
-
-    async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
-                          payload: JSON, at: datetime) -> Message | None:
-        """Remember the dedupe key and store the customer's message in one transaction, so a
-        crash leaves neither and the channel's redelivery is processed; None for a duplicate."""
-
     async def get_message(self, message_id: str) -> Message:
         """One message; NotFound if there is none."""
 
@@ -201,6 +215,19 @@ class Store(Protocol):
         """Apply a provider's status report; a later status is never overwritten by an earlier
         one. None when no message has that external id."""
 
+    async def outbox_sent(self, job_id: str, holder: str, at: datetime,
+                          external_id: str | None) -> Message | None:
+        """An outbox job's send succeeded: the job is done and its message `sent`, in one
+        transaction; the message, or None when the claim was lost."""
+
+    async def outbox_failed(self, job_id: str, holder: str, at: datetime, error: str,
+                            retry_at: datetime | None) -> bool:
+        """A send failed: retry at `retry_at`, or with None park the job and mark its message
+        failed for good. False when the claim was lost."""
+
+    async def outbound(self, message_id: str) -> tuple[Message, Conversation, Contact]:
+        """What sending a message needs: it, its conversation and the contact; NotFound."""
+
     # assignments, routing state, csat, events ---------------------------------------------
     async def assignment_history(self, conversation_id: str) -> list[AssignmentRecord]:
         """Every assignment of a conversation, oldest first."""
@@ -211,88 +238,11 @@ class Store(Protocol):
     async def round_robin_positions(self) -> dict[str, str]:
         """The agent each team assigned last by round robin."""
 
-    async def record_csat(self, conversation_id: str, score: int, at: datetime,
-                          comment: str | None = None) -> CsatAnswer:
-        """The customer's answer (event `csat`); a second answer replaces the first."""
-
     async def get_csat(self, conversation_id: str) -> CsatAnswer | None:
         """The recorded CSAT answer, if any."""
 
-    async def append_event(self, conversation_id: str | None, kind: str, data: JSON,
-                           at: datetime) -> Event:
-        """Add to the audit log (for changes the store does not record by itself)."""
-
     async def list_events(self, conversation_id: str) -> list[Event]:
         """A conversation's audit log, oldest first."""
-
-    # timers -------------------------------------------------------------------------------
-    async def schedule_timer(self, conversation_id: str, kind: TimerKind, due_at: datetime,
-                             payload: JSON | None = None) -> Timer:
-        """A timer that fires at `due_at`, surviving restarts."""
-
-    async def cancel_timers(self, conversation_id: str,
-                            kinds: Sequence[TimerKind] | None = None) -> int:
-        """Drop a conversation's pending timers (of the given kinds); how many."""
-
-    async def claim_due_timers(self, worker: str, now: datetime, until: datetime,
-                               limit: int) -> list[Timer]:
-        """Claim up to `limit` timers due by `now` and not claimed by anyone until after `now`,
-        for `worker` until `until`; earliest due first."""
-
-    async def complete_timer(self, timer_id: str, worker: str) -> bool:
-        """Remove a fired timer; False when `worker` no longer holds its claim."""
-
-    # outbox -------------------------------------------------------------------------------
-    async def claim_outbox(self, worker: str, now: datetime, until: datetime,
-                           limit: int) -> list[OutboxItem]:
-        """Claim up to `limit` pending sends whose next attempt is due, as `claim_due_timers`."""
-
-    async def outbox_sent(self, item_id: str, worker: str, at: datetime,
-                          external_id: str | None) -> bool:
-        """A send succeeded: the message is `sent`. False when the claim was lost."""
-
-    async def outbox_failed(self, item_id: str, worker: str, at: datetime, error: str,
-                            retry_at: datetime | None) -> bool:
-        """A send failed: try again at `retry_at`, or with None mark it and its message failed
-        for good. False when the claim was lost."""
-
-    async def claimed_outbox(self, worker: str) -> list[OutboxItem]:
-        """Pending items claimed by `worker`, oldest first."""
-
-    async def outbox_release(self, item_id: str, worker: str, at: datetime) -> bool:
-        """Give up a claim without an attempt: the item is due at `at` for any worker.
-        False when the claim was lost."""
-
-    async def get_outbox(self, item_id: str) -> OutboxItem:
-        """One outbox row; NotFound if there is none."""
-
-    # notifications ------------------------------------------------------------------------
-    async def add_notifications(self, conversation_id: str | None, targets: Sequence[str],
-                                kind: str, payload: JSON, at: datetime, *,
-                                event: JSON | None = None) -> list[NotificationItem]:
-        """Queue one notification of `kind` per target, all with `payload`, due at `at`; with
-        `event`, append it as the conversation's `notify` event in the same transaction."""
-
-    async def claim_notifications(self, worker: str, now: datetime, until: datetime,
-                                  limit: int) -> list[NotificationItem]:
-        """Claim up to `limit` pending notifications whose next attempt is due, as
-        `claim_outbox`."""
-
-    async def notification_sent(self, item_id: str, worker: str, at: datetime) -> bool:
-        """Delivered. False when the claim was lost."""
-
-    async def notification_failed(self, item_id: str, worker: str, at: datetime, error: str,
-                                  retry_at: datetime | None) -> bool:
-        """A delivery failed: try again at `retry_at`, or never with None. False when the
-        claim was lost."""
-
-    async def get_notification(self, item_id: str) -> NotificationItem:
-        """One notification; NotFound if there is none."""
-
-    async def list_notifications(self, *, target: str | None = None,
-                                 state: NotificationState | None = None,
-                                 limit: int = 100) -> list[NotificationItem]:
-        """Notifications (of a target, in a state), oldest first."""
 
     # access tokens ------------------------------------------------------------------------
     async def add_token(self, kind: str, subject: str, token_hash: str, at: datetime, *,
@@ -307,6 +257,12 @@ class Store(Protocol):
         """The token with this hash, its `last_used_at` set to `at`; None (and nothing changed)
         when it is unknown, revoked, of another kind, of another channel than `channel` (when
         given), or unused for longer than `idle_ttl` since its last use or creation."""
+
+    async def token_valid(self, kind: str, token_hash: str, at: datetime, *,
+                          channel: str | None = None,
+                          idle_ttl: timedelta | None = None) -> bool:
+        """Whether `use_token` would accept the token now, without counting as a use (open
+        event streams ask every second)."""
 
     async def revoke_tokens(self, kind: str, subject: str, at: datetime) -> int:
         """Revoke every live token of a subject; how many were revoked."""

@@ -44,17 +44,47 @@ class TimerKind(StrEnum):
     CSAT_TIMEOUT = "csat_timeout"
 
 
+class EventKind(StrEnum):
+    """What a conversation's audit log records, and what the live feed carries."""
+
+    OPENED = "opened"
+    MESSAGE = "message"  # a message stored, either direction
+    STATUS = "status"  # the status changed (closed, reopened, requeued at handover, ...)
+    ASSIGNED = "assigned"  # given to a team and agent, or queued for a team
+    ROUTED = "routed"  # the routing decision behind an assignment
+    MENU = "menu"  # the entry menu handed the conversation to a person
+    NOT_SENT = "not_sent"  # an automatic message that could not go (closed window)
+    NOTIFY = "notify"  # an alert for notify targets
+    ESCALATED = "escalated"
+    CSAT = "csat"  # the customer's rating
+    NOTE = "note"  # an agent's internal note
+    TRANSFER = "transfer"
+    WINDOW_CLOSED = "window_closed"  # the provider refused a message: its window is closed
+    DELIVERY = "delivery"  # an outbound message was sent, delivered, read or failed
+    CONTACT_MERGED = "contact_merged"
+    PARKED = "parked"  # work on the conversation failed too often and waits for a person
+
+
+class Queue(StrEnum):
+    """The queues of the one work queue: rows claimed with leases, retried, parked."""
+
+    RECEIPTS = "receipts"  # webhook deliveries stored before processing
+    OUTBOX = "outbox"  # outbound messages to send
+    NOTIFICATIONS = "notifications"  # alerts for notify targets
+    TIMERS = "timers"  # escalation, auto-close and CSAT timers
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    PARKED = "parked"  # failed too often (or can never succeed): kept, visible, not retried
+
+
 class TokenKind(StrEnum):
     """Who an access token speaks for."""
 
     AGENT = "agent"  # an agent of the API; subject is the agent id of the stack
     CONTACT = "contact"  # a web-chat customer; subject is the external user id on its channel
-
-
-class OutboxState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # failed for good: no more attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +125,9 @@ class Conversation:
     last_customer_message: dict[str, datetime] = field(default_factory=dict)
     # runtime bookkeeping (menu position, whether CSAT was asked): replaced whole, no event
     context: JSON = field(default_factory=dict)
+    # bumped by every change: a change computed from an older version is refused (Conflict)
+    version: int = 0
+    queued_at: datetime | None = None  # when it last joined its team's queue: its place there
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,82 +160,45 @@ class AssignmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Timer:
-    id: str
-    conversation_id: str
-    kind: TimerKind
-    due_at: datetime
-    payload: JSON
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: str
-    message_id: str
-    conversation_id: str
-    channel: str
-    state: OutboxState
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None = None
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-
-class InboxState(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"  # processing failed for good: no more attempts
-
-
-@dataclass(frozen=True, slots=True)
-class InboxItem:
-    """An inbound event stored before processing; `key` deduplicates it within its channel."""
+class Job:
+    """One row of the work queue. `key` is its idempotency key within the queue; `kind` what it
+    is for there: the channel (receipts, outbox), the notify target (notifications), the timer
+    kind (timers)."""
 
     id: str
-    channel: str
+    queue: Queue
     key: str
-    event: JSON
-    state: InboxState
-    attempts: int
-    received_at: datetime
-    next_attempt_at: datetime
-    last_error: str | None = None
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-
-class NotificationState(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"  # failed for good: no more attempts
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationItem:
-    """A notification queued for one notify target; `id` is the receivers' idempotency key."""
-
-    id: str
-    target: str
     kind: str
+    conversation_id: str | None
     payload: JSON
-    state: NotificationState
+    state: JobState
     attempts: int
-    next_attempt_at: datetime
+    due_at: datetime  # when it may be claimed (next attempt)
     created_at: datetime
     last_error: str | None = None
     claimed_by: str | None = None
     claimed_until: datetime | None = None
-    sent_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A running `serve` process: its claims die with it. `started` tells a process from a later
+    one that got the same pid (the kernel's start time of the process, where known)."""
+
+    id: str
+    host: str
+    pid: int
+    started: str
+    started_at: datetime
+    heartbeat_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     id: str
     conversation_id: str | None
-    kind: str
+    kind: EventKind
     data: JSON
     at: datetime
 
@@ -234,7 +230,5 @@ class QueueDepths:
     """Work waiting in the store, for metrics."""
 
     queued_conversations: dict[str, int]  # per team; conversations without a team under ""
-    outbox_pending: int
-    timers_pending: int
-    inbox_pending: int = 0  # inbound events stored, not yet processed
-    notifications_pending: int = 0
+    pending: dict[Queue, int] = field(default_factory=dict)  # jobs not done, per queue
+    parked: dict[Queue, int] = field(default_factory=dict)  # jobs given up on, per queue

@@ -8,14 +8,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from supportctl.store import _sqlite_rows as rows
+from supportctl.store._sqlite_conversations import (
+    SQLiteConversations,
+    fetch_conversations,
+    latest_on,
+    load,
+    snapshot_of,
+    status_change,
+)
 from supportctl.store._sqlite_db import Database, current_version
-from supportctl.store._sqlite_inbox import SQLiteInbox
-from supportctl.store._sqlite_notifications import SQLiteNotifications
-from supportctl.store._sqlite_queue import SQLiteQueues
+from supportctl.store._sqlite_jobs import SQLiteJobs
 from supportctl.store.ids import new_id, to_micros
 from supportctl.store.interface import StoreError
 from supportctl.store.records import (
-    JSON,
     STATUS_RANK,
     AccessToken,
     AssignmentRecord,
@@ -23,17 +28,20 @@ from supportctl.store.records import (
     Conversation,
     ConversationStatus,
     CsatAnswer,
-    Direction,
     Event,
+    EventKind,
     Identity,
+    JobState,
     Message,
     MessageStatus,
+    Queue,
     QueueDepths,
     TokenKind,
 )
+from supportctl.store.transition import Snapshot
 
 
-class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
+class SQLiteStore(SQLiteConversations, SQLiteJobs):
     """`Store` on one SQLite file; several stores (processes) may share the file."""
 
     def __init__(self, db: Database) -> None:
@@ -65,60 +73,28 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
             teams = {row["team"] or "": row["n"] for row in c.execute(
                 "SELECT team, COUNT(*) AS n FROM conversations WHERE status = 'queued'"
                 " GROUP BY team")}
-            outbox = c.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()
-            timers = c.execute("SELECT COUNT(*) FROM timers").fetchone()
-            inbox = c.execute("SELECT COUNT(*) FROM inbox WHERE state = 'pending'").fetchone()
-            notifications = c.execute(
-                "SELECT COUNT(*) FROM notifications WHERE state = 'pending'").fetchone()
-            return QueueDepths(teams, outbox[0], timers[0], inbox[0], notifications[0])
+            pending = {queue: 0 for queue in Queue}
+            parked = {queue: 0 for queue in Queue}
+            for row in c.execute("SELECT queue, state, COUNT(*) AS n FROM jobs WHERE state <>"
+                                 " 'done' GROUP BY queue, state"):
+                counts = pending if row["state"] == JobState.PENDING.value else parked
+                counts[Queue(row["queue"])] = row["n"]
+            return QueueDepths(teams, pending, parked)
         return await self._db.read(work)
-
-    # inbound dedupe -----------------------------------------------------------------------
-    async def record_inbound(self, channel: str, external_id: str, at: datetime) -> bool:
-        return await self._db.write(lambda c: _remember_inbound(c, channel, external_id, at))
-
-    async def seen_inbound(self, channel: str, external_id: str) -> bool:
-        def work(c: sqlite3.Connection) -> bool:
-            return c.execute("SELECT 1 FROM inbound_dedupe WHERE channel = ? AND external_id = ?",
-                             (channel, external_id)).fetchone() is not None
-        return await self._db.read(work)
-
-    async def prune_dedupe(self, older_than: datetime) -> int:
-        def work(c: sqlite3.Connection) -> int:
-            return c.execute("DELETE FROM inbound_dedupe WHERE received_at < ?",
-                             (to_micros(older_than),)).rowcount
-        return await self._db.write(work)
 
     # contacts -----------------------------------------------------------------------------
     async def resolve_contact(self, channel: str, external_user_id: str, at: datetime, *,
                               name: str | None = None, language: str | None = None,
                               phone: str | None = None, email: str | None = None) -> Contact:
-        email = email.strip().lower() if email else None
+        return await self._db.write(lambda c: _resolve(c, channel, external_user_id, at, name,
+                                                       language, phone, email))
 
-        def work(c: sqlite3.Connection) -> Contact:
-            known = c.execute("SELECT contact_id FROM identities WHERE channel = ? AND"
-                              " external_user_id = ?", (channel, external_user_id)).fetchone()
-            if known is not None:
-                contact_id = known["contact_id"]
-                # a verification learnt later is kept, never cleared by a report without it
-                c.execute("UPDATE identities SET phone = COALESCE(?, phone),"
-                          " email = COALESCE(?, email) WHERE channel = ? AND external_user_id = ?",
-                          (phone, email, channel, external_user_id))
-                return rows.fetch_contact(c, contact_id)
-            match = c.execute(
-                "SELECT contact_id FROM identities WHERE (phone = ? AND ? IS NOT NULL)"
-                " OR (email = ? AND ? IS NOT NULL) ORDER BY created_at, contact_id LIMIT 1",
-                (phone, phone, email, email)).fetchone()
-            if match is not None:
-                contact_id = match["contact_id"]
-            else:
-                contact_id = new_id()
-                c.execute("INSERT INTO contacts (id, name, language, attributes, created_at)"
-                          " VALUES (?, ?, ?, '{}', ?)", (contact_id, name, language, to_micros(at)))
-            c.execute("INSERT INTO identities (channel, external_user_id, contact_id, phone,"
-                      " email, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                      (channel, external_user_id, contact_id, phone, email, to_micros(at)))
-            return rows.fetch_contact(c, contact_id)
+    async def inbound_snapshot(self, channel: str, external_user_id: str, at: datetime, *,
+                               name: str | None = None, language: str | None = None,
+                               phone: str | None = None, email: str | None = None) -> Snapshot:
+        def work(c: sqlite3.Connection) -> Snapshot:
+            contact = _resolve(c, channel, external_user_id, at, name, language, phone, email)
+            return snapshot_of(c, latest_on(c, contact.id, channel), contact)
         return await self._db.write(work)
 
     async def find_identity(self, channel: str, external_user_id: str) -> Identity | None:
@@ -149,8 +125,20 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
 
         def work(c: sqlite3.Connection) -> Contact:
             keep, drop = rows.fetch_contact(c, keep_id), rows.fetch_contact(c, drop_id)
-            moved = [r["id"] for r in c.execute("SELECT id FROM conversations WHERE"
-                                                " contact_id = ? ORDER BY id", (drop_id,))]
+            moved = fetch_conversations(c, "contact_id = ?", (drop_id,), "ORDER BY id")
+            kept_open = {row[0] for row in c.execute(
+                "SELECT channel FROM conversations WHERE contact_id = ? AND status <> 'closed'",
+                (keep_id,))}
+            for conversation in moved:
+                # one open conversation per contact and channel: the kept contact's stays open
+                if (conversation.status is not ConversationStatus.CLOSED
+                        and conversation.channel in kept_open):
+                    c.execute("UPDATE conversations SET status = 'closed', closed_at = ?,"
+                              " updated_at = ?, version = version + 1 WHERE id = ?",
+                              (to_micros(at), to_micros(at), conversation.id))
+                    rows.add_event(c, conversation.id, EventKind.STATUS, status_change(
+                        conversation, ConversationStatus.CLOSED, "merged",
+                        {"into": keep_id}), at)
             c.execute("UPDATE identities SET contact_id = ? WHERE contact_id = ?",
                       (keep_id, drop_id))
             c.execute("UPDATE conversations SET contact_id = ? WHERE contact_id = ?",
@@ -160,36 +148,21 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                       (drop.name, drop.language,
                        rows.dumps({**drop.attributes, **keep.attributes}), keep_id))
             c.execute("DELETE FROM contacts WHERE id = ?", (drop_id,))
-            for conversation_id in moved:
-                rows.add_event(c, conversation_id, "contact_merged",
+            for conversation in moved:
+                rows.add_event(c, conversation.id, EventKind.CONTACT_MERGED,
                                {"from": drop_id, "into": keep_id}, at)
             return rows.fetch_contact(c, keep_id)
         return await self._db.write(work)
 
     # conversations ------------------------------------------------------------------------
-    async def open_conversation(self, contact_id: str, channel: str, at: datetime,
-                                status: ConversationStatus = ConversationStatus.WAITING
-                                ) -> Conversation:
-        def work(c: sqlite3.Connection) -> Conversation:
-            rows.fetch_contact(c, contact_id)
-            conversation_id = new_id()
-            c.execute("INSERT INTO conversations (id, contact_id, channel, status, opened_at,"
-                      " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                      (conversation_id, contact_id, channel, status.value, to_micros(at),
-                       to_micros(at)))
-            rows.add_event(c, conversation_id, "opened",
-                           {"channel": channel, "status": status.value}, at)
-            return rows.fetch_conversation(c, conversation_id)
-        return await self._db.write(work)
-
     async def get_conversation(self, conversation_id: str) -> Conversation:
         return await self._db.read(lambda c: rows.fetch_conversation(c, conversation_id))
 
     async def latest_conversation(self, contact_id: str) -> Conversation | None:
         def work(c: sqlite3.Connection) -> Conversation | None:
-            row = c.execute("SELECT id FROM conversations WHERE contact_id = ?"
-                            " ORDER BY opened_at DESC, id DESC LIMIT 1", (contact_id,)).fetchone()
-            return None if row is None else rows.fetch_conversation(c, row["id"])
+            found = fetch_conversations(c, "contact_id = ?", (contact_id,),
+                                        "ORDER BY opened_at DESC, id DESC LIMIT 1")
+            return found[0] if found else None
         return await self._db.read(work)
 
     async def list_conversations(self, *, status: ConversationStatus | None = None,
@@ -211,94 +184,11 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                     return []  # IN () matches nothing, and is not valid SQL everywhere
                 where.append(f"{column} IN ({', '.join('?' for _ in values)})")
                 params.extend(str(v) for v in values)
-        sql = ("SELECT id FROM conversations" + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY opened_at, id LIMIT ?")
-
-        def work(c: sqlite3.Connection) -> list[Conversation]:
-            found = c.execute(sql, (*params, limit)).fetchall()
-            return [rows.fetch_conversation(c, row["id"]) for row in found]
-        return await self._db.read(work)
-
-    async def set_context(self, conversation_id: str, context: JSON,
-                          at: datetime) -> Conversation:
-        encoded = rows.dumps(context)
-
-        def work(c: sqlite3.Connection) -> Conversation:
-            rows.fetch_conversation(c, conversation_id)
-            c.execute("UPDATE conversations SET context = ?, updated_at = MAX(updated_at, ?)"
-                      " WHERE id = ?", (encoded, to_micros(at), conversation_id))
-            return rows.fetch_conversation(c, conversation_id)
-        return await self._db.write(work)
-
-    async def set_status(self, conversation_id: str, status: ConversationStatus, at: datetime,
-                         *, reason: str, data: JSON | None = None) -> Conversation:
-        def work(c: sqlite3.Connection) -> Conversation:
-            before = rows.fetch_conversation(c, conversation_id)
-            if status is ConversationStatus.OPEN and before.agent is None:
-                raise StoreError(f"conversation {conversation_id} has no agent: assign it")
-            closed_at = (to_micros(at) if status is ConversationStatus.CLOSED else None)
-            # queued means waiting for an agent: it no longer counts as anyone's
-            agent = None if status is ConversationStatus.QUEUED else before.agent
-            c.execute("UPDATE conversations SET status = ?, closed_at = ?, agent = ?,"
-                      " updated_at = ? WHERE id = ?",
-                      (status.value, closed_at, agent, to_micros(at), conversation_id))
-            change: JSON = {"from": before.status.value, "to": status.value, "reason": reason}
-            if agent != before.agent:
-                change["from_agent"] = before.agent
-            rows.add_event(c, conversation_id, "status", {**(data or {}), **change}, at)
-            return rows.fetch_conversation(c, conversation_id)
-        return await self._db.write(work)
-
-    async def assign(self, conversation_id: str, at: datetime, *, team: str | None,
-                     agent: str | None, rule: str | None, reason: str,
-                     round_robin: bool = False) -> Conversation:
-        if round_robin and (team is None or agent is None):
-            raise StoreError("a round-robin assignment needs both a team and an agent")
-
-        def work(c: sqlite3.Connection) -> Conversation:
-            before = rows.fetch_conversation(c, conversation_id)
-            if before.status is ConversationStatus.CLOSED:
-                raise StoreError(f"conversation {conversation_id} is closed: reopen it first")
-            status = ConversationStatus.OPEN if agent else ConversationStatus.QUEUED
-            c.execute("UPDATE conversations SET team = ?, agent = ?, rule = ?, status = ?,"
-                      " updated_at = ? WHERE id = ?",
-                      (team, agent, rule, status.value, to_micros(at), conversation_id))
-            c.execute("INSERT INTO assignments (id, conversation_id, team, agent, rule, reason, at)"
-                      " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (new_id(), conversation_id, team, agent, rule, reason, to_micros(at)))
-            if round_robin:
-                c.execute("INSERT INTO round_robin (team, agent, updated_at) VALUES (?, ?, ?)"
-                          " ON CONFLICT (team) DO UPDATE SET agent = excluded.agent,"
-                          " updated_at = excluded.updated_at", (team, agent, to_micros(at)))
-            rows.add_event(c, conversation_id, "assigned",
-                   {"team": team, "agent": agent, "rule": rule, "reason": reason,
-                    "from_team": before.team, "from_agent": before.agent,
-                    "status": status.value}, at)
-            return rows.fetch_conversation(c, conversation_id)
-        return await self._db.write(work)
+        condition = " AND ".join(where) if where else "1 = 1"
+        return await self._db.read(lambda c: fetch_conversations(
+            c, condition, (*params, limit), "ORDER BY opened_at, id LIMIT ?"))
 
     # messages -----------------------------------------------------------------------------
-    async def add_message(self, conversation_id: str, direction: Direction, channel: str,
-                          payload: JSON, at: datetime, *, external_id: str | None = None,
-                          author: str | None = None, outbox: bool = False,
-                          hold: tuple[str, datetime] | None = None) -> Message:
-        if outbox and direction is not Direction.OUT:
-            raise StoreError("only outbound messages go through the outbox")
-        if hold is not None and not outbox:
-            raise StoreError("only an outbox item can be held")
-        return await self._db.write(lambda c: _insert_message(
-            c, conversation_id, direction, channel, payload, at, external_id, author, outbox,
-            hold))
-
-    async def add_inbound(self, conversation_id: str, channel: str, external_id: str,
-                          payload: JSON, at: datetime) -> Message | None:
-        def work(c: sqlite3.Connection) -> Message | None:
-            if not _remember_inbound(c, channel, external_id, at):
-                return None
-            return _insert_message(c, conversation_id, Direction.IN, channel, payload, at,
-                                   external_id, None, False)
-        return await self._db.write(work)
-
     async def get_message(self, message_id: str) -> Message:
         return await self._db.read(lambda c: rows.fetch_message(c, message_id))
 
@@ -344,7 +234,7 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                       (to_micros(at), (status if later else before.status).value, error,
                        before.id))
             if later:
-                rows.add_event(c, before.conversation_id, "delivery",
+                rows.add_event(c, before.conversation_id, EventKind.DELIVERY,
                        {"message_id": before.id, "status": status.value, "error": error}, at)
             return rows.fetch_message(c, before.id)
         return await self._db.write(work)
@@ -359,10 +249,7 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
 
     async def open_counts(self) -> dict[str, int]:
         def work(c: sqlite3.Connection) -> dict[str, int]:
-            found = c.execute("SELECT agent, COUNT(*) AS n FROM conversations WHERE"
-                              " agent IS NOT NULL AND status IN ('open', 'waiting')"
-                              " GROUP BY agent")
-            return {row["agent"]: row["n"] for row in found}
+            return load(c)[0]
         return await self._db.read(work)
 
     async def round_robin_positions(self) -> dict[str, str]:
@@ -371,28 +258,12 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                     for row in c.execute("SELECT team, agent FROM round_robin")}
         return await self._db.read(work)
 
-    async def record_csat(self, conversation_id: str, score: int, at: datetime,
-                          comment: str | None = None) -> CsatAnswer:
-        def work(c: sqlite3.Connection) -> CsatAnswer:
-            rows.fetch_conversation(c, conversation_id)
-            c.execute("INSERT INTO csat_answers (conversation_id, score, comment, at)"
-                      " VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET"
-                      " score = excluded.score, comment = excluded.comment, at = excluded.at",
-                      (conversation_id, score, comment, to_micros(at)))
-            rows.add_event(c, conversation_id, "csat", {"score": score, "comment": comment}, at)
-            return CsatAnswer(conversation_id, score, comment, at)
-        return await self._db.write(work)
-
     async def get_csat(self, conversation_id: str) -> CsatAnswer | None:
         def work(c: sqlite3.Connection) -> CsatAnswer | None:
             row = c.execute("SELECT * FROM csat_answers WHERE conversation_id = ?",
                             (conversation_id,)).fetchone()
             return None if row is None else rows.csat(row)
         return await self._db.read(work)
-
-    async def append_event(self, conversation_id: str | None, kind: str, data: JSON,
-                           at: datetime) -> Event:
-        return await self._db.write(lambda c: rows.add_event(c, conversation_id, kind, data, at))
 
     async def list_events(self, conversation_id: str) -> list[Event]:
         def work(c: sqlite3.Connection) -> list[Event]:
@@ -423,23 +294,21 @@ class SQLiteStore(SQLiteQueues, SQLiteInbox, SQLiteNotifications):
                         channel: str | None = None,
                         idle_ttl: timedelta | None = None) -> AccessToken | None:
         wanted = _token_kind(kind)
-        now = to_micros(at)
 
         def work(c: sqlite3.Connection) -> AccessToken | None:
-            token = _token_row(c, token_hash)
-            if token is None:
+            if _usable_token(c, wanted, token_hash, at, channel, idle_ttl) is None:
                 return None
-            if (token.kind is not wanted or token.revoked_at is not None
-                    or (channel is not None and token.channel != channel)):
-                return None
-            if idle_ttl is not None:
-                last = token.last_used_at or token.created_at
-                if now - to_micros(last) > idle_ttl // timedelta(microseconds=1):
-                    return None
             c.execute("UPDATE access_tokens SET last_used_at = ? WHERE token_hash = ?",
-                      (now, token_hash))
+                      (to_micros(at), token_hash))
             return _token_row(c, token_hash)
         return await self._db.write(work)
+
+    async def token_valid(self, kind: str, token_hash: str, at: datetime, *,
+                          channel: str | None = None,
+                          idle_ttl: timedelta | None = None) -> bool:
+        wanted = _token_kind(kind)
+        return await self._db.read(lambda c: _usable_token(
+            c, wanted, token_hash, at, channel, idle_ttl) is not None)
 
     async def revoke_tokens(self, kind: str, subject: str, at: datetime) -> int:
         wanted = _token_kind(kind)
@@ -468,48 +337,51 @@ def _token_kind(kind: str) -> TokenKind:
         raise StoreError(f"unknown token kind {kind!r}: 'agent' or 'contact'") from None
 
 
+def _usable_token(c: sqlite3.Connection, wanted: TokenKind, token_hash: str, at: datetime,
+                  channel: str | None, idle_ttl: timedelta | None) -> AccessToken | None:
+    """The token, when `use_token` may accept it at `at`."""
+    token = _token_row(c, token_hash)
+    if (token is None or token.kind is not wanted or token.revoked_at is not None
+            or (channel is not None and token.channel != channel)):
+        return None
+    if idle_ttl is not None and at - (token.last_used_at or token.created_at) > idle_ttl:
+        return None
+    return token
+
+
 def _token_row(c: sqlite3.Connection, token_hash: str) -> AccessToken | None:
     row = c.execute("SELECT * FROM access_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
     return None if row is None else rows.access_token(row)
 
 
-def _remember_inbound(c: sqlite3.Connection, channel: str, external_id: str,
-                      at: datetime) -> bool:
-    cursor = c.execute("INSERT INTO inbound_dedupe (channel, external_id, received_at)"
-                       " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                       (channel, external_id, to_micros(at)))
-    return cursor.rowcount == 1
-
-
-def _insert_message(c: sqlite3.Connection, conversation_id: str, direction: Direction,
-                    channel: str, payload: JSON, at: datetime, external_id: str | None,
-                    author: str | None, outbox: bool,
-                    hold: tuple[str, datetime] | None = None) -> Message:
-    inbound = direction is Direction.IN
-    status = (MessageStatus.RECEIVED if inbound else
-              MessageStatus.QUEUED if outbox else MessageStatus.SENT)
-    rows.fetch_conversation(c, conversation_id)
-    message_id = new_id()
-    c.execute("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
-              " payload, status, author, created_at, sent_at)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              (message_id, conversation_id, direction.value, channel, external_id,
-               rows.dumps(payload), status.value, author, to_micros(at),
-               to_micros(at) if status is MessageStatus.SENT else None))
-    if inbound:
-        c.execute("INSERT INTO conversation_windows (conversation_id, channel, last_customer_at)"
-                  " VALUES (?, ?, ?) ON CONFLICT (conversation_id, channel) DO UPDATE SET"
-                  " last_customer_at = MAX(last_customer_at, excluded.last_customer_at)",
-                  (conversation_id, channel, to_micros(at)))
-    if outbox:
-        worker, until = hold or (None, None)
-        c.execute("INSERT INTO outbox (id, message_id, state, next_attempt_at, claimed_by,"
-                  " claimed_until) VALUES (?, ?, 'pending', ?, ?, ?)",
-                  (new_id(), message_id, to_micros(at), worker,
-                   to_micros(until) if until is not None else None))
-    c.execute("UPDATE conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?",
-              (to_micros(at), conversation_id))
-    rows.add_event(c, conversation_id, "message",
-                   {"message_id": message_id, "direction": direction.value, "channel": channel,
-                    "author": author}, at)
-    return rows.fetch_message(c, message_id)
+def _resolve(c: sqlite3.Connection, channel: str, external_user_id: str, at: datetime,
+             name: str | None, language: str | None, phone: str | None,
+             email: str | None) -> Contact:
+    """`resolve_contact` inside the caller's write transaction."""
+    email = email.strip().lower() if email else None
+    known = c.execute("SELECT contact_id FROM identities WHERE channel = ? AND"
+                      " external_user_id = ?", (channel, external_user_id)).fetchone()
+    if known is not None:
+        contact_id = known["contact_id"]
+        if phone is not None or email is not None:
+            # a verification learnt later is kept, never cleared by a report without it
+            c.execute("UPDATE identities SET phone = COALESCE(?, phone),"
+                      " email = COALESCE(?, email) WHERE channel = ? AND external_user_id = ?",
+                      (phone, email, channel, external_user_id))
+        return rows.fetch_contact(c, contact_id)
+    match = None
+    if phone is not None or email is not None:
+        match = c.execute(
+            "SELECT contact_id FROM identities WHERE (phone = ? AND ? IS NOT NULL)"
+            " OR (email = ? AND ? IS NOT NULL) ORDER BY created_at, contact_id LIMIT 1",
+            (phone, phone, email, email)).fetchone()
+    if match is not None:
+        contact_id = match["contact_id"]
+    else:
+        contact_id = new_id()
+        c.execute("INSERT INTO contacts (id, name, language, attributes, created_at)"
+                  " VALUES (?, ?, ?, '{}', ?)", (contact_id, name, language, to_micros(at)))
+    c.execute("INSERT INTO identities (channel, external_user_id, contact_id, phone,"
+              " email, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+              (channel, external_user_id, contact_id, phone, email, to_micros(at)))
+    return rows.fetch_contact(c, contact_id)

@@ -179,10 +179,100 @@ _NOTIFICATIONS = (
     "CREATE INDEX notifications_due ON notifications (state, next_attempt_at)",
 )
 
+_WORK_QUEUE = (
+    # the one work queue: webhook receipts, the outbox, notifications and timers as rows claimed
+    # with leases; `key` is the idempotency key within a queue (a receipt's is its channel and
+    # the provider's id, so done receipts are the inbound dedupe keys until pruned)
+    """CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        queue TEXT NOT NULL CHECK (queue IN ('receipts', 'outbox', 'notifications', 'timers')),
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        conversation_id TEXT,
+        payload TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        finished_at BIGINT,
+        last_error TEXT,
+        claimed_by TEXT,
+        claimed_until BIGINT,
+        instance TEXT,
+        UNIQUE (queue, key))""",
+    "CREATE INDEX jobs_due ON jobs (queue, due_at) WHERE state = 'pending'",
+    "CREATE INDEX jobs_conversation ON jobs (conversation_id, queue)"
+    " WHERE conversation_id IS NOT NULL",
+    "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state = 'done'",
+    "CREATE INDEX jobs_instance ON jobs (instance) WHERE instance IS NOT NULL",
+    "CREATE INDEX jobs_claimed ON jobs (claimed_by) WHERE claimed_by IS NOT NULL",
+    # running processes: claims of one found dead are released at once
+    """CREATE TABLE instances (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL)""",
+    # what the four queues held moves over; claims are dropped (their processes are gone)
+    """INSERT INTO jobs (id, queue, key, kind, payload, state, attempts, due_at, created_at,
+        finished_at, last_error)
+        SELECT id, 'receipts', channel || ':' || key, channel, event,
+            CASE state WHEN 'failed' THEN 'parked' ELSE state END, attempts, next_attempt_at,
+            received_at, processed_at, last_error FROM inbox""",
+    """INSERT INTO jobs (id, queue, key, kind, state, due_at, created_at, finished_at)
+        SELECT 'dedupe:' || channel || ':' || external_id, 'receipts',
+            channel || ':' || external_id, channel, 'done', received_at, received_at,
+            received_at FROM inbound_dedupe WHERE true ON CONFLICT DO NOTHING""",
+    """INSERT INTO jobs (id, queue, key, kind, conversation_id, state, attempts, due_at,
+        created_at, finished_at, last_error)
+        SELECT o.id, 'outbox', o.message_id, m.channel, m.conversation_id,
+            CASE o.state WHEN 'pending' THEN 'pending' WHEN 'sent' THEN 'done' ELSE 'parked' END,
+            o.attempts, o.next_attempt_at, m.created_at,
+            CASE o.state WHEN 'pending' THEN NULL ELSE COALESCE(m.sent_at, m.failed_at,
+                o.next_attempt_at) END, o.last_error
+        FROM outbox o JOIN messages m ON m.id = o.message_id""",
+    """INSERT INTO jobs (id, queue, key, kind, payload, state, attempts, due_at, created_at,
+        finished_at, last_error)
+        SELECT id, 'notifications', id, target, payload,
+            CASE state WHEN 'pending' THEN 'pending' WHEN 'sent' THEN 'done' ELSE 'parked' END,
+            attempts, next_attempt_at, created_at,
+            CASE state WHEN 'pending' THEN NULL ELSE COALESCE(sent_at, next_attempt_at) END,
+            last_error FROM notifications""",
+    """INSERT INTO jobs (id, queue, key, kind, conversation_id, payload, state, due_at,
+        created_at)
+        SELECT id, 'timers', conversation_id || ':' || kind || ':' || id, kind,
+            conversation_id, payload, 'pending', due_at, due_at FROM timers""",
+    "DROP TABLE inbox",
+    "DROP TABLE inbound_dedupe",
+    "DROP TABLE outbox",
+    "DROP TABLE notifications",
+    "DROP TABLE timers",
+    # optimistic concurrency: every change of a conversation names the version it was made from
+    "ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE conversations ADD COLUMN queued_at BIGINT",
+    "UPDATE conversations SET queued_at = updated_at WHERE status = 'queued'",
+    # one open conversation per contact and channel: before the index, close the extra ones
+    # that simultaneous first messages could open (the newest stays)
+    """UPDATE conversations SET status = 'closed', closed_at = updated_at
+        WHERE status <> 'closed' AND EXISTS (SELECT 1 FROM conversations newer
+            WHERE newer.contact_id = conversations.contact_id
+            AND newer.channel = conversations.channel AND newer.status <> 'closed'
+            AND (newer.opened_at > conversations.opened_at OR (newer.opened_at =
+                conversations.opened_at AND newer.id > conversations.id)))""",
+    "CREATE UNIQUE INDEX conversations_one_open ON conversations (contact_id, channel)"
+    " WHERE status <> 'closed'",
+    # what an agent holds (max_open), and the queues in order
+    "CREATE INDEX conversations_held ON conversations (agent)"
+    " WHERE agent IS NOT NULL AND status IN ('open', 'waiting')",
+    "CREATE INDEX conversations_queued ON conversations (queued_at, id) WHERE status = 'queued'",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "conversation context, access tokens", _CONTEXT_AND_TOKENS),
     Migration(3, "inbox of webhook deliveries", _INBOX),
     Migration(4, "notifications", _NOTIFICATIONS),
+    Migration(5, "one work queue, conversation versions", _WORK_QUEUE),
 )
 """Every migration, by ascending version."""
