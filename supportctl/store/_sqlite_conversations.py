@@ -170,8 +170,11 @@ def _write_row(c: sqlite3.Connection, t: Transition) -> str:
 def apply_transition(c: sqlite3.Connection, t: Transition, finish: tuple[str, str] | None,
                      hold: Lease | None) -> Applied:
     """`Store.apply` inside the caller's write transaction."""
-    at = t.after.updated_at
+    at = t.at
     conversation_id = _write_row(c, t)
+    # first: the transition's own cancellations must not take its job away
+    if finish is not None and not jobs.finish_job(c, finish[0], finish[1], at):
+        raise ClaimLost(f"job {finish[0]} is no longer held by {finish[1]}")
     for channel, last in t.after.last_customer_message.items():
         c.execute("INSERT INTO conversation_windows (conversation_id, channel, last_customer_at)"
                   " VALUES (?, ?, ?) ON CONFLICT (conversation_id, channel) DO UPDATE SET"
@@ -203,8 +206,6 @@ def apply_transition(c: sqlite3.Connection, t: Transition, finish: tuple[str, st
                   " VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET"
                   " score = excluded.score, comment = excluded.comment, at = excluded.at",
                   (conversation_id, t.csat.score, t.csat.comment, to_micros(at)))
-    if finish is not None and not jobs.finish_job(c, finish[0], finish[1], at):
-        raise ClaimLost(f"job {finish[0]} is no longer held by {finish[1]}")
     stored = replace(t.after, id=conversation_id, version=t.version + 1)
     return Applied(stored, tuple(events), tuple(messages), len(t.notifications))
 

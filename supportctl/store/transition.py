@@ -97,11 +97,12 @@ LogEntry = NewEvent | NewMessage | Assign
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A conversation's change. `after` is its new state (`id` "" for one that does not exist
-    yet); `version` the version it was computed from (0: a new conversation)."""
+    """A conversation's change at `at`. `after` is its new state; `version` the version it was
+    computed from (0: a new conversation, inserted with `after.id`)."""
 
     after: Conversation
     version: int
+    at: datetime
     log: tuple[LogEntry, ...] = ()
     cancel_timers: frozenset[TimerKind] = frozenset()
     timers: tuple[SetTimer, ...] = ()

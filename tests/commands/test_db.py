@@ -27,7 +27,7 @@ def test_upgrade_creates_the_schema_on_a_fresh_path_and_repeats_safely(run_cli: 
     result = run_cli("db", "upgrade", "--database", f"sqlite:///{path}")
     assert result.code == EXIT_OK, result.err
     assert f"from version 0 to {NEWEST}" in result.err
-    assert {"schema_version", "conversations", "outbox", "timers", "inbound_dedupe"} <= _tables(
+    assert {"schema_version", "conversations", "jobs", "instances", "messages"} <= _tables(
         path)
     again = run_cli("db", "upgrade", "--database", f"sqlite:///{path}")
     assert again.code == EXIT_OK

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, CliResult, with_store
+from transitions import open_conversation
 
 from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from supportctl.store import SQLiteStore
@@ -125,7 +126,7 @@ def test_merge_prints_the_kept_contact_and_its_identities(run_cli: Run, tmp_path
         keep = await s.resolve_contact("whatsapp", "+4915100", T0, name="Ana",
                                        phone="+4915100")
         drop = await s.resolve_contact("webchat", "visitor-7", T0, email="ana@example.com")
-        await s.open_conversation(drop.id, "webchat", T0)
+        await open_conversation(s, drop.id, "webchat", T0)
         return keep.id, drop.id
     keep, drop = with_store(db, seed)
     result = run_cli("contacts", "merge", keep, drop, "--database", f"sqlite:///{db}")

@@ -382,9 +382,9 @@ def test_a_3_mb_batch_of_1000_messages_is_stored_once_each(tmp_path: Path) -> No
         assert len(batch) > 3 * 1024 * 1024  # aiohttp's default 1 MiB would answer 413
         assert await wa.post(batch) == 200
         assert await wa.post(batch) == 200  # Meta delivers it again: nothing new
-        # the webhook answers once the batch is stored; the inbox worker processes the rest
+        # the webhook answers once the batch is stored; the receipts worker processes the rest
         for _ in range(1000):
-            if await wa.r.server.inbox.run_once() == 0:
+            if await wa.r.server.receipts.run_once() == 0:
                 break
         conversations = await wa.r.server.store.list_conversations(channel="whatsapp",
                                                                    limit=2000)

@@ -59,10 +59,10 @@ class Env:
         """A customer's message through the desk, as a webhook delivers it; the conversation."""
         n = next(self._ids)
         external = f"{user}:m{n}" if channel == "web" else f"wamid.{n}"
-        outcome = await self.server.desk.receive(InboundMessage(
+        delivery = await self.server.receipts.accept(channel, [InboundMessage(
             channel, external, ContactRef(user, name=name, language="en"),
-            self.clock.now(), text=text))
-        assert outcome == "stored"
+            self.clock.now(), text=text)])
+        assert len(delivery.jobs) == 1
         contact = await self.server.store.find_identity(channel, user)
         assert contact is not None
         latest = await self.server.store.latest_conversation(contact.contact_id)
@@ -353,11 +353,16 @@ def test_event_stream_delivers_what_the_agent_may_see(tmp_path: Path) -> None:
         web = await env.customer_writes("web", "visitor-1", "Hello")
         wa = await env.customer_writes("wa", "4915112345678", "Hallo")
 
+        # the customer's message, then its assignment, as one change published after commit
+        kind, item = await next_event(streams["anna"])
+        assert (kind, item["conversation_id"], item["direction"]) == ("message", web, "in")
         kind, item = await next_event(streams["anna"])
         assert kind == "assigned"
         assert item == {"type": "assigned", "conversation_id": web, "team": "general",
                         "agent": "anna"}
-        # bob's first event is about his own conversation: anna's was filtered out
+        # bob's first events are about his own conversation: anna's were filtered out
+        kind, item = await next_event(streams["bob"])
+        assert (kind, item["conversation_id"], item["agent"]) == ("message", wa, "bob")
         kind, item = await next_event(streams["bob"])
         assert (kind, item["conversation_id"], item["agent"]) == ("assigned", wa, "bob")
 

@@ -30,7 +30,8 @@ from supportctl.runtime.clock import FrozenClock
 from supportctl.runtime.metrics import Metrics
 from supportctl.runtime.notifications import NotificationWorker, addressed, subscribers
 from supportctl.store import SQLiteStore
-from supportctl.store.records import NotificationState
+from supportctl.store.ids import new_id
+from supportctl.store.records import JobState, Queue
 from supportctl.store.tokens import hash_token
 from supportctl.validation import validate_stack
 
@@ -66,9 +67,10 @@ class Rig:
     metrics: Metrics
 
     async def queue(self, target: str = "t") -> str:
-        (item,) = await self.store.add_notifications(None, [target], "conversation.escalated",
-                                                     PAYLOAD, self.clock.now())
-        return item.id
+        (job,) = await self.store.enqueue(Queue.NOTIFICATIONS, [(new_id(), target, PAYLOAD)],
+                                          self.clock.now())
+        assert job is not None
+        return job.id
 
     def count(self, target: str, result: str) -> float:
         value = self.metrics.registry.get_sample_value(
@@ -82,7 +84,7 @@ async def rig(tmp: Path, targets: dict[str, NotifierRuntime], **kwargs: Any
     store = await SQLiteStore.open(tmp / "s.db")
     clock = FrozenClock(MONDAY_10)
     metrics = Metrics()
-    worker = NotificationWorker(store, lambda: targets, clock, metrics, worker_id="w",
+    worker = NotificationWorker(store, lambda: targets, clock, metrics, instance="w",
                                 random=lambda: 0.0, **kwargs)
     try:
         yield Rig(store, clock, worker, targets, metrics)
@@ -100,17 +102,17 @@ def test_429_with_retry_after_is_tried_again_not_before_it_asked(tmp_path: Path)
             async with rig(tmp_path, {"leads": runtime}) as r:
                 item = await r.queue("leads")
                 assert await r.worker.run_once() == 1
-                waiting = await r.store.get_notification(item)
-                assert waiting.next_attempt_at == MONDAY_10 + timedelta(seconds=7)
+                waiting = await r.store.get_job(item)
+                assert waiting.due_at == MONDAY_10 + timedelta(seconds=7)
                 assert waiting.last_error == "HTTP 429: rate_limited"
-                assert (await r.store.queue_depths()).notifications_pending == 1
+                assert (await r.store.queue_depths()).pending[Queue.NOTIFICATIONS] == 1
                 r.clock.advance(timedelta(seconds=6))
                 assert await r.worker.run_once() == 0
                 r.clock.advance(timedelta(seconds=1))
                 assert await r.worker.run_once() == 1
-                done = await r.store.get_notification(item)
-                assert (done.state, done.attempts) == (NotificationState.SENT, 2)
-                assert (await r.store.queue_depths()).notifications_pending == 0
+                done = await r.store.get_job(item)
+                assert (done.state, done.attempts) == (JobState.DONE, 2)
+                assert (await r.store.queue_depths()).pending[Queue.NOTIFICATIONS] == 0
                 assert len(slack.received) == 2
                 assert (r.count("leads", "retry"), r.count("leads", "delivered")) == (1, 1)
 
@@ -128,7 +130,7 @@ def test_a_500_then_a_200_is_delivered_once(tmp_path: Path) -> None:
             r.clock.advance(timedelta(hours=1))
             assert await r.worker.run_once() == 0
             assert [n.id for n in target.given] == [item, item]  # the idempotency key
-            assert (await r.store.get_notification(item)).state is NotificationState.SENT
+            assert (await r.store.get_job(item)).state is JobState.DONE
             assert r.count("t", "delivered") == 1
 
     asyncio.run(body())
@@ -142,8 +144,8 @@ def test_a_permanent_error_fails_at_once(tmp_path: Path) -> None:
             assert await r.worker.run_once() == 1
             r.clock.advance(timedelta(days=1))
             assert await r.worker.run_once() == 0
-            failed = await r.store.get_notification(item)
-            assert (failed.state, failed.last_error) == (NotificationState.FAILED,
+            failed = await r.store.get_job(item)
+            assert (failed.state, failed.last_error) == (JobState.PARKED,
                                                          "HTTP 404: no_service")
             assert r.count("t", "failed") == 1
 
@@ -159,8 +161,8 @@ def test_temporary_errors_give_up_after_max_attempts(tmp_path: Path) -> None:
                 await r.worker.run_once()
                 r.clock.advance(timedelta(hours=1))
             assert len(target.given) == 3
-            failed = await r.store.get_notification(item)
-            assert failed.state is NotificationState.FAILED
+            failed = await r.store.get_job(item)
+            assert failed.state is JobState.PARKED
             assert failed.last_error == ("exception: RuntimeError('bug in a plugin') "
                                          "(gave up after 3 attempts)")
 
@@ -172,9 +174,9 @@ def test_a_target_removed_by_a_reload_fails_with_a_clear_error(tmp_path: Path) -
         async with rig(tmp_path, {}) as r:
             item = await r.queue("old-slack")
             assert await r.worker.run_once() == 1
-            failed = await r.store.get_notification(item)
+            failed = await r.store.get_job(item)
             assert (failed.state, failed.last_error) == (
-                NotificationState.FAILED, "notify target 'old-slack' is not configured any more")
+                JobState.PARKED, "notify target 'old-slack' is not configured any more")
 
     asyncio.run(body())
 
@@ -188,7 +190,7 @@ def test_the_running_worker_delivers_when_woken_and_stops(tmp_path: Path) -> Non
             item = await r.queue()
             r.worker.wake()  # the poll is an hour away: only the wake-up delivers it
             for _ in range(500):
-                if (await r.store.get_notification(item)).state is NotificationState.SENT:
+                if (await r.store.get_job(item)).state is JobState.DONE:
                     break
                 await asyncio.sleep(0.01)
             assert [n.id for n in target.given] == [item]
@@ -206,8 +208,8 @@ def test_the_retry_delay_grows_with_jitter_and_keeps_to_retry_after(tmp_path: Pa
             assert [worker.retry_delay(n) for n in (1, 2, 3, 4, 5)] == [5, 10, 20, 40, 60]
             worker.random = lambda: 0.0
             assert worker.retry_delay(4) == 1.0  # never sooner than the minimum
-            assert worker.retry_delay(4, retry_after=30) == 30
-            assert worker.retry_delay(1, retry_after=10 ** 6) == 3600  # a broken header
+            assert worker.retry_delay(4, not_before=30) == 30
+            assert worker.retry_delay(1, not_before=10 ** 6) == 3600  # a broken header
 
     asyncio.run(body())
 

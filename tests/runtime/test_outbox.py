@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from transitions import open_conversation, send
 
 from supportctl.plugins.channel import (
     ContactRef,
@@ -24,7 +25,8 @@ from supportctl.runtime.metrics import Metrics
 from supportctl.runtime.outbox import OutboxWorker
 from supportctl.runtime.payloads import to_payload
 from supportctl.store import SQLiteStore
-from supportctl.store.records import Direction, Message, MessageStatus
+from supportctl.store.records import Job, Message, MessageStatus, Queue
+from supportctl.store.transition import Lease
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TEMPORARY = SendError("500", "server error", permanent=False)
@@ -41,20 +43,24 @@ class Env:
 
     def worker(self, **kwargs: Any) -> OutboxWorker:
         return OutboxWorker(self.store, lambda: self.channels, self.clock, self.metrics,
-                            worker_id="w1", **kwargs)
+                            instance="w1", **kwargs)
 
     async def conversation(self, user: str = "u1") -> str:
         phone = f"+49151{sum(map(ord, user)):08d}"  # distinct: one contact per user
         contact = await self.store.resolve_contact("wa", user, T0, name=f"Name {user}",
                                                    phone=phone)
-        return (await self.store.open_conversation(contact.id, "wa", T0)).id
+        return (await open_conversation(self.store, contact.id, "wa", T0)).id
 
     async def queue(self, conversation: str, text: str, channel: str = "wa",
                     payload: dict[str, Any] | None = None) -> Message:
-        return await self.store.add_message(
-            conversation, Direction.OUT, channel,
-            payload if payload is not None else to_payload(OutboundText(text)),
-            self.clock.now(), outbox=True)
+        return await send(self.store, await self.store.get_conversation(conversation),
+                          payload if payload is not None else to_payload(OutboundText(text)),
+                          self.clock.now(), channel=channel)
+
+    async def probe(self, at: datetime, limit: int = 10) -> list[Job]:
+        """Claim the outbox as another worker would at `at` (for a second)."""
+        return await self.store.claim(Queue.OUTBOX, Lease("probe", "probe",
+                                                          at + timedelta(seconds=1)), at, limit)
 
     def count(self, result: str, channel: str = "wa") -> float:
         value = self.metrics.registry.get_sample_value(
@@ -77,7 +83,7 @@ def run(tmp_path: Path, body: Callable[[Env], Awaitable[None]],
 def test_sends_and_marks_sent_with_the_external_id(tmp_path: Path) -> None:
     sent: list[Message] = []
 
-    async def on_sent(message: Message) -> None:
+    async def on_sent(message: Message, *_: Any) -> None:
         sent.append(message)
 
     async def body(env: Env) -> None:
@@ -97,7 +103,7 @@ def test_sends_and_marks_sent_with_the_external_id(tmp_path: Path) -> None:
             (first.id, MessageStatus.SENT, "collected-1"),
             (second.id, MessageStatus.SENT, "collected-2")]
         assert env.count("sent") == 2
-        assert (await env.store.queue_depths()).outbox_pending == 0
+        assert (await env.store.queue_depths()).pending[Queue.OUTBOX] == 0
 
     run(tmp_path, body)
 
@@ -113,11 +119,10 @@ def test_temporary_failure_is_retried_after_a_jittered_backoff(tmp_path: Path) -
         second_delay = max(0.5, expected.random() * 4.0)  # attempt 2: cap 4 s
 
         assert await worker.run_once() == 1
-        item = (await env.store.claim_outbox("probe", T0 + timedelta(hours=1),
-                                             T0 + timedelta(hours=1, seconds=1), 10))[0]
-        assert item.message_id == message.id
+        item = (await env.probe(T0 + timedelta(hours=1)))[0]
+        assert item.key == message.id
         assert item.attempts == 1 and item.last_error == "500: server error"
-        assert item.next_attempt_at == pytest.approx(T0 + timedelta(seconds=first_delay),
+        assert item.due_at == pytest.approx(T0 + timedelta(seconds=first_delay),
                                                      abs=timedelta(microseconds=1))
         assert 0.5 <= first_delay <= 2.0
         # the probe's claim lapses; not due before the backoff is over
@@ -127,13 +132,13 @@ def test_temporary_failure_is_retried_after_a_jittered_backoff(tmp_path: Path) -
 
         t1 = env.clock.now()
         assert await worker.run_once() == 1  # second attempt fails too
-        again = await env.store.get_outbox(item.id)
+        again = await env.store.get_job(item.id)
         assert again.attempts == 2
-        assert again.next_attempt_at == pytest.approx(t1 + timedelta(seconds=second_delay),
+        assert again.due_at == pytest.approx(t1 + timedelta(seconds=second_delay),
                                                       abs=timedelta(microseconds=1))
-        env.clock.set(again.next_attempt_at - timedelta(milliseconds=1))
+        env.clock.set(again.due_at - timedelta(milliseconds=1))
         assert await worker.run_once() == 0
-        env.clock.set(again.next_attempt_at)
+        env.clock.set(again.due_at)
         assert await worker.run_once() == 1
         assert env.channel.texts() == ["hello"]
         assert (await env.store.get_message(message.id)).status is MessageStatus.SENT
@@ -372,8 +377,7 @@ def test_a_send_that_raises_is_a_temporary_error(tmp_path: Path) -> None:
         stored = await env.store.get_message(message.id)
         assert stored.status is MessageStatus.QUEUED
         assert env.count("retry") == 1
-        item = (await env.store.claim_outbox("probe", T0 + timedelta(hours=1),
-                                             T0 + timedelta(hours=2), 1))[0]
+        item = (await env.probe(T0 + timedelta(hours=1), 1))[0]
         assert item.last_error is not None and "RuntimeError('plugin bug')" in item.last_error
 
     run(tmp_path, body, BuggyChannel("wa"))
@@ -420,7 +424,7 @@ def test_run_stops_after_draining_sends_in_flight(tmp_path: Path) -> None:
 def test_wake_makes_an_idle_worker_send_at_once(tmp_path: Path) -> None:
     sent = asyncio.Event()
 
-    async def on_sent(message: Message) -> None:
+    async def on_sent(message: Message, *_: Any) -> None:
         sent.set()
 
     async def body(env: Env) -> None:
@@ -436,6 +440,6 @@ def test_wake_makes_an_idle_worker_send_at_once(tmp_path: Path) -> None:
         stop.set()
         await asyncio.wait_for(task, 1)  # an idle worker stops at once
         assert (await env.store.get_message(message.id)).status is MessageStatus.SENT
-        assert (await env.store.queue_depths()).outbox_pending == 0
+        assert (await env.store.queue_depths()).pending[Queue.OUTBOX] == 0
 
     run(tmp_path, body)

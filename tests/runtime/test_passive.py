@@ -112,9 +112,9 @@ def test_processing_past_the_deadline_is_answered_without_a_reply(tmp_path: Path
             receive = server.desk.receive
             gate = asyncio.Event()
 
-            async def slow_receive(event: Any) -> str:
+            async def slow_receive(event: Any, finish: Any = None) -> Any:
                 await gate.wait()
-                return await receive(event)
+                return await receive(event, finish)
 
             server.desk.receive = slow_receive  # type: ignore[method-assign]
             assert await deliver(r, "m1", "hi") == (200, "ok")

@@ -53,9 +53,10 @@ class Served:
 
     async def out_of_hours_reply(self, user: str) -> str:
         """What a new customer is answered now (out of hours)."""
-        desk, store = self.server.desk, self.server.store
-        await desk.receive(InboundMessage("chat", f"{user}:1", ContactRef(user, language="en"),
-                                          self.server.clock.now(), text="Hello?"))
+        store = self.server.store
+        await self.server.receipts.accept("chat", [InboundMessage(
+            "chat", f"{user}:1", ContactRef(user, language="en"), self.server.clock.now(),
+            text="Hello?")])
         contact = await store.resolve_contact("chat", user, self.server.clock.now())
         conversation = await store.latest_conversation(contact.id)
         assert conversation is not None

@@ -234,7 +234,7 @@ def test_operations_endpoints_and_bad_requests(tmp_path: Path) -> None:
             async with r.http.get(f"{r.url}/metrics") as resp:
                 text = await resp.text()
             assert "supportctl_config_last_reload_successful 1.0" in text
-            assert "supportctl_outbox_pending 0.0" in text
+            assert "supportctl_work_pending{queue=\"outbox\"} 0.0" in text
             async with r.http.post(f"{r.url}/channels/webchat/contacts", data=b"{nope",
                                    headers={"Content-Type": "application/json"}) as resp:
                 assert resp.status == 400

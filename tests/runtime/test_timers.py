@@ -10,6 +10,8 @@ from supportctl.runtime.clock import FrozenClock
 from supportctl.runtime.server import Server, send_rates
 from supportctl.runtime.timers import DEDUPE_KEEP
 from supportctl.settings import Settings
+from supportctl.store.records import Queue
+from supportctl.store.transition import Lease
 
 STACKS = Path(__file__).resolve().parent.parent / "fixtures" / "stacks"
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -29,11 +31,15 @@ def test_dedupe_keys_are_kept_past_the_redelivery_horizon_then_pruned(tmp_path: 
             store = server.store
             old = NOW - DEDUPE_KEEP - timedelta(minutes=1)
             week = NOW - timedelta(days=7, hours=1)  # past WhatsApp's 7 days of retries
-            assert await store.record_inbound("chat", "old", old)
-            assert await store.record_inbound("chat", "week", week)
+            for key, at in (("old", old), ("week", week)):
+                (job,) = await store.enqueue(Queue.RECEIPTS, [(f"chat:{key}", "chat", {})], at,
+                                             lease=Lease("test", "test", at + timedelta(1)))
+                assert job is not None and await store.finish(job.id, "test", at)
             assert await server.timers.prune() == 1
-            assert not await store.seen_inbound("chat", "old")
-            assert await store.seen_inbound("chat", "week")
+            # a redelivery of the pruned receipt is new; the other is still known
+            again = await store.enqueue(Queue.RECEIPTS, [("chat:old", "chat", {}),
+                                                         ("chat:week", "chat", {})], NOW)
+            assert [job is not None for job in again] == [True, False]
         finally:
             await server.stop()
 

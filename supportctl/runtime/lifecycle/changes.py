@@ -177,6 +177,6 @@ class Changes:
         return tuple(self._log)
 
     def transition(self) -> Transition:
-        return Transition(self.state, self.version, tuple(self._log),
+        return Transition(self.state, self.version, self.now, tuple(self._log),
                           frozenset(self._cancelled), tuple(self._timers.values()),
                           tuple(self._notifications), self._csat)
