@@ -3,7 +3,7 @@
 The stack (`stack.yaml`) says what the support desk does; these settings say how this one process
 runs (where it listens, which database, how it logs). Every setting is read from a
 `SUPPORTCTL_<NAME>` environment variable or from a `.env` file; docs/operations.md lists them.
-`.env` is read by `supportctl.envfile`, which also gives the stack's own `${VARIABLES}`.
+`supportctl.envfile` checks that `.env` can be read, and reads the stack's `${VARIABLES}` from it.
 """
 
 from __future__ import annotations
