@@ -3,6 +3,7 @@
 The stack (`stack.yaml`) says what the support desk does; these settings say how this one process
 runs (where it listens, which database, how it logs). Every setting is read from a
 `SUPPORTCTL_<NAME>` environment variable or from a `.env` file; docs/operations.md lists them.
+`supportctl.envfile` checks that `.env` can be read, and reads the stack's `${VARIABLES}` from it.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from supportctl.envfile import DEFAULT_ENV_FILE, read_env_file
+from supportctl.envfile import SettingsError as SettingsError  # raised by load_settings too
+
 ENV_PREFIX = "SUPPORTCTL_"
-DEFAULT_ENV_FILE = Path(".env")
 ADMIN_TOKEN_MIN_LENGTH = 16
 REDACTED = "***"
 
@@ -35,15 +38,6 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 _SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
 # load_settings(env=...) reads this mapping instead of os.environ
 _ENV_OVERRIDE: ContextVar[Mapping[str, str] | None] = ContextVar("_ENV_OVERRIDE", default=None)
-
-
-class SettingsError(Exception):
-    """Settings that cannot be used; the message names each variable and never shows a value."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        lines = [f"  {name}: {problem}" for name, problem in problems]
-        super().__init__("invalid settings:\n" + "\n".join(lines))
 
 
 def env_var(field_name: str) -> str:
@@ -255,8 +249,8 @@ def load_settings(
 
     Raises SettingsError listing every bad variable and its problem, never its value.
     """
-    if env_file is not None and env_file.exists() and not env_file.is_file():
-        raise SettingsError([(str(env_file), "is not a file")])
+    if env_file is not None:
+        read_env_file(env_file)  # a file pydantic-settings cannot read fails with our message
     problems: list[tuple[str, str]] = []
     token = _ENV_OVERRIDE.set(env)
     try:
@@ -269,8 +263,6 @@ def load_settings(
     except PydanticSettingsError as exc:
         # raised for unreadable sources; its text names the source and field, never the value
         problems.append(("settings", str(exc)))
-    except UnicodeDecodeError:
-        problems.append((str(env_file), "is not UTF-8 text"))
     finally:
         _ENV_OVERRIDE.reset(token)
     # raised here, outside the except blocks, so no traceback chains back to pydantic's error

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from supportctl.settings import Settings, SettingsError, env_var, load_settings, redacted_url
+from supportctl.settings import (
+    Settings,
+    SettingsError,
+    env_var,
+    load_settings,
+    redacted_url,
+)
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
@@ -255,3 +261,4 @@ def test_docs_table_lists_every_setting_with_its_default() -> None:
             value = re.match(r"`([^`]*)`", shown)
             assert value is not None, shown
             assert getattr(load(), name) == type(field.default)(value.group(1)), name
+

@@ -11,7 +11,7 @@ from typing import TypeVar
 from supportctl.commands import EXIT_USAGE
 from supportctl.commands.stacks import CommandFailed
 from supportctl.settings import Settings, SettingsError, load_settings
-from supportctl.store import Store, StoreError, Unavailable, open_store
+from supportctl.store import DatabaseMissing, Store, StoreError, Unavailable, open_store
 
 T = TypeVar("T")
 
@@ -38,12 +38,20 @@ def database_url(args: argparse.Namespace, command: str) -> str:
 
 
 def with_store(url: str, command: str, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open (and migrate) the store, run `work` on it, close it. A database that cannot be
-    opened or is unavailable (locked, I/O error) is a usage error (exit 2), as for `db upgrade`;
-    other errors of `work` propagate."""
+    """Open (and migrate) the existing store, run `work` on it, close it. A database that does
+    not exist, cannot be opened or is unavailable (locked, I/O error) is a usage error (exit 2),
+    as for `db upgrade`; other errors of `work` propagate."""
     async def main() -> T:
         try:
-            store = await open_store(url)
+            # never created here: an empty database made by running in the wrong folder would
+            # hold tokens and merges the server never sees
+            store = await open_store(url, create=False)
+        except DatabaseMissing as exc:
+            print(f"supportctl {command}: {exc}\n"
+                  "    hint: `supportctl serve` or `supportctl db upgrade` creates it; run this "
+                  "where the server runs, or choose the database with --database URL or "
+                  "SUPPORTCTL_DATABASE_URL (in the environment or .env)", file=sys.stderr)
+            raise CommandFailed(EXIT_USAGE) from exc
         except StoreError as exc:
             print(f"supportctl {command}: {exc}", file=sys.stderr)
             raise CommandFailed(EXIT_USAGE) from exc

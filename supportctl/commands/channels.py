@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from aiohttp import ClientSession, ClientTimeout
 
 from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from supportctl.commands.serve import stack_environment
 from supportctl.config import reporters
 from supportctl.config.sources import UnreadableStack
+from supportctl.envfile import stack_environment
 from supportctl.plugins.channel import ChannelRuntime, RegistrationFailed
 from supportctl.runtime.live import LiveStack, PluginRuntimeError, StackRefused, load_live
 from supportctl.settings import SettingsError, load_settings
@@ -61,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(os.environ)
+        env = stack_environment()
     except SettingsError as exc:
         print(f"{COMMAND}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
               f"{given!r}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return asyncio.run(register_all(path, stack_environment(), given or settings.public_url,
+        return asyncio.run(register_all(path, env, given or settings.public_url,
                                         args.channel, dry_run=args.dry_run))
     except Refused as refused:
         print(f"{COMMAND}: {refused}", file=sys.stderr)

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import structlog
 from aiohttp import web
-from dotenv import dotenv_values
 
 from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from supportctl.config import reporters
 from supportctl.config.sources import UnreadableStack
+from supportctl.envfile import stack_environment
 from supportctl.logs import ACCESS_LOG_FORMAT, configure_logging
 from supportctl.runtime.live import PluginRuntimeError, StackRefused
-from supportctl.settings import DEFAULT_ENV_FILE, Settings, SettingsError, load_settings
+from supportctl.settings import Settings, SettingsError, load_settings
 from supportctl.store import StoreError
 
 SUMMARY = "run the runtime: channel webhooks, menus, routing, agent API (SQLite by default)"
@@ -35,29 +35,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="TCP port (SUPPORTCTL_PORT)")
 
 
-def stack_environment(env_file: Path = DEFAULT_ENV_FILE,
-                      environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The variables `${VAR}` in the stack reads: `.env` (when present), then the process
-    environment, which wins."""
-    values: dict[str, str] = {}
-    if env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-    return values
-
-
 def run(args: argparse.Namespace) -> int:
     overrides = {"SUPPORTCTL_HOST": args.host,
                  "SUPPORTCTL_PORT": None if args.port is None else str(args.port)}
     try:
         settings = load_settings({**os.environ, **{k: v for k, v in overrides.items() if v}})
+        env = stack_environment()
     except SettingsError as exc:
         print(f"supportctl serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = Path(args.path) if args.path is not None else settings.stack
     configure_logging(settings.log_format, settings.log_level)
     try:
-        return asyncio.run(serve(settings, path, stack_environment()))
+        return asyncio.run(serve(settings, path, env))
     except KeyboardInterrupt:
         return EXIT_OK
 

@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace, url: str, command: str) -> int:
     agent: str = args.agent
-    _check_agent(agent, args.stack, command)
     token = new_token(AGENT_PREFIX)
 
     async def work(store: Store) -> AccessToken:
+        # checked once the database is found: in the wrong folder, that is the error to show
+        _check_agent(agent, args.stack, command)
         return await store.add_token(_KIND, agent, hash_token(token), _now(), label=args.label)
     with_store(url, command, work)
     print(token)

@@ -11,6 +11,7 @@ from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from supportctl.config import reporters
 from supportctl.config.diagnostics import Diagnostic, Severity
 from supportctl.config.sources import UnreadableStack
+from supportctl.envfile import SettingsError, stack_environment
 from supportctl.validation import validate_stack
 
 SUMMARY = "check stack files and report every problem at its line"
@@ -27,11 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or [Path("stack.yaml")]
     output = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    try:
+        # the variables `serve` starts with: one set only in `.env` is not unset
+        env = stack_environment()
+    except SettingsError as exc:
+        print(f"supportctl validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     found: list[Diagnostic] = []
     unreadable = False
     for path in paths:
         try:
-            result = validate_stack(path)
+            result = validate_stack(path, env)
         except UnreadableStack as exc:
             print(f"supportctl validate: {exc}", file=sys.stderr)
             unreadable = True

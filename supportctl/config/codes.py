@@ -44,7 +44,8 @@ CATALOGUE: tuple[Code, ...] = (
          "document). Write the repeated parts out or use fewer nested aliases."),
     Code("L110", "env-missing", _W, "Environment variable not set",
          "A `${VAR}` reference names a variable that is not set and has no `:-default`. "
-         "`validate` warns (`--strict` fails); `serve` refuses to start."),
+         "`validate` warns (`--strict` fails); `serve` refuses to start. Both read the "
+         "variables from the environment and from `.env` in the current directory."),
     Code("L111", "env-syntax", _E, "Malformed environment reference",
          "A `${` is not followed by a valid `NAME}` or `NAME:-default}`. Write `$${` for a "
          "literal `${`."),

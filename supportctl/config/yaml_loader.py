@@ -260,7 +260,7 @@ class _Builder:
                 default = match.group(2)
                 if default is None:
                     self.problem(node, path, "L110", f"environment variable {name} is not set",
-                                 f"export {name}=... before running, or write "
+                                 f"export {name}=... or set it in .env, or write "
                                  f"${{{name}:-default}}", self.missing_env)
                     self.loaded.unresolved.add(path)
                     value = ""

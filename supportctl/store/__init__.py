@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from supportctl.store.interface import NotFound, Store, StoreError, Unavailable
 from supportctl.store.sqlite import SQLiteStore
-from supportctl.store.url import DEFAULT_URL, InvalidDatabaseURL, parse_url
+from supportctl.store.url import DEFAULT_URL, DatabaseMissing, InvalidDatabaseURL, parse_url
 
 
-async def open_store(url: str = DEFAULT_URL) -> Store:
-    """Open the database a URL names, applying pending migrations."""
+async def open_store(url: str = DEFAULT_URL, *, create: bool = True) -> Store:
+    """Open the database a URL names, applying pending migrations. With `create=False` a
+    database that does not exist yet raises DatabaseMissing instead of being made empty: for
+    commands that only make sense on the database a server already uses."""
     parsed = parse_url(url)
+    if not create and not parsed.path.exists():
+        raise DatabaseMissing(url, parsed.path)
     return await SQLiteStore.open(parsed.path)
 
 
@@ -22,5 +26,5 @@ async def upgrade(url: str = DEFAULT_URL) -> tuple[int, int]:
         await store.close()
 
 
-__all__ = ["DEFAULT_URL", "InvalidDatabaseURL", "NotFound", "SQLiteStore", "Store", "StoreError",
-           "Unavailable", "open_store", "parse_url", "upgrade"]
+__all__ = ["DEFAULT_URL", "DatabaseMissing", "InvalidDatabaseURL", "NotFound", "SQLiteStore",
+           "Store", "StoreError", "Unavailable", "open_store", "parse_url", "upgrade"]

@@ -15,6 +15,15 @@ class InvalidDatabaseURL(StoreError):
     """A database URL this build cannot open."""
 
 
+class DatabaseMissing(StoreError):
+    """The database a URL names does not exist, and the caller asked not to create it."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        # absolute: a relative default (./supportctl.db) is only wrong in the wrong folder
+        super().__init__(f"no database at {path.absolute()} ({_shown(url)})")
+        self.path = path
+
+
 @dataclass(frozen=True, slots=True)
 class DatabaseURL:
     scheme: str

@@ -28,10 +28,15 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture
+def db(run_cli: Run, tmp_path: Path) -> Path:
+    """A database made as a user makes one before `serve` has run: `supportctl db upgrade`."""
+    path = tmp_path / "t.db"
+    assert run_cli("db", "upgrade", "--database", f"sqlite:///{path}").code == EXIT_OK
+    return path
 
-def test_create_prints_a_token_once_and_stores_only_its_hash(run_cli: Run, tmp_path: Path
-                                                             ) -> None:
-    db = tmp_path / "t.db"
+
+def test_create_prints_a_token_once_and_stores_only_its_hash(run_cli: Run, db: Path) -> None:
     result = run_cli("token", "create", "jana", "--label", "laptop", "--stack", EXAMPLE,
                      "--database", f"sqlite:///{db}")
     assert result.code == EXIT_OK, result.err
@@ -47,9 +52,9 @@ def test_create_prints_a_token_once_and_stores_only_its_hash(run_cli: Run, tmp_p
     with_store(db, check)
 
 
-def test_create_refuses_an_agent_the_stack_does_not_know(run_cli: Run, tmp_path: Path) -> None:
+def test_create_refuses_an_agent_the_stack_does_not_know(run_cli: Run, db: Path) -> None:
     result = run_cli("token", "create", "nobody", "--stack", EXAMPLE,
-                     "--database", f"sqlite:///{tmp_path / 't.db'}")
+                     "--database", f"sqlite:///{db}")
     assert result.code == EXIT_INVALID
     assert result.out == ""
     assert "no agent 'nobody'" in result.err
@@ -59,10 +64,10 @@ def test_create_refuses_an_agent_the_stack_does_not_know(run_cli: Run, tmp_path:
 def test_create_reads_the_default_stack_here_and_skips_the_check_without_one(
         run_cli: Run, tmp_path: Path) -> None:
     # without a stack.yaml here: nothing to check against, said on stderr
+    assert run_cli("db", "upgrade").code == EXIT_OK  # the default database, ./supportctl.db
     result = run_cli("token", "create", "anyone")
     assert result.code == EXIT_OK, result.err
     assert "not checked" in result.err and result.out.startswith("sct_")
-    assert (tmp_path / "supportctl.db").is_file()  # the default database
     (tmp_path / "stack.yaml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     assert run_cli("token", "create", "anyone").code == EXIT_INVALID
     assert run_cli("token", "create", "petra").code == EXIT_OK
@@ -72,23 +77,25 @@ def test_the_stack_may_come_from_the_settings(run_cli: Run, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPPORTCTL_STACK", str(EXAMPLE))
     monkeypatch.setenv("SUPPORTCTL_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert run_cli("db", "upgrade").code == EXIT_OK
     assert run_cli("token", "create", "ghost").code == EXIT_INVALID
     assert run_cli("token", "create", "sophie").code == EXIT_OK
-    assert (tmp_path / "env.db").is_file()
+    assert "sophie" in run_cli("token", "list", "--database", f"sqlite:///{tmp_path / 'env.db'}"
+                               ).out
 
 
-def test_an_invalid_stack_named_is_refused_with_its_errors(run_cli: Run, tmp_path: Path
-                                                           ) -> None:
+def test_an_invalid_stack_named_is_refused_with_its_errors(run_cli: Run, tmp_path: Path,
+                                                           db: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 1\nagents: [not, a, mapping]\n", encoding="utf-8")
-    result = run_cli("token", "create", "jana", "--stack", broken)
+    result = run_cli("token", "create", "jana", "--stack", broken, "--database", f"sqlite:///{db}")
     assert result.code == EXIT_INVALID
     assert "is not a valid stack" in result.err and result.out == ""
 
 
-def test_list_shows_times_and_labels_never_tokens_and_revoke_counts(run_cli: Run,
-                                                                    tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
+def test_list_shows_times_and_labels_never_tokens_and_revoke_counts(run_cli: Run, db: Path
+                                                                    ) -> None:
+    url = f"sqlite:///{db}"
     made = [run_cli("token", "create", agent, "--label", label, "--stack", EXAMPLE,
                     "--database", url).out.strip()
             for agent, label in (("jana", "laptop"), ("jana", "phone"), ("lukas", "ci"))]
@@ -112,16 +119,36 @@ def test_list_shows_times_and_labels_never_tokens_and_revoke_counts(run_cli: Run
     assert "no tokens for agent nobody" in nobody.err
 
 
+@pytest.mark.parametrize("args", [("token", "create", "jana", "--stack", EXAMPLE),
+                                  ("token", "list"), ("token", "revoke", "jana"),
+                                  ("contacts", "merge", "KEEP", "DROP")])
+def test_a_database_that_does_not_exist_is_refused_not_created(
+        run_cli: Run, tmp_path: Path, args: tuple[str | Path, ...]) -> None:
+    # run in a folder where the server never ran: the default ./supportctl.db is not there
+    result = run_cli(*args)
+    assert result.code == EXIT_USAGE
+    assert result.out == ""  # no token the server would refuse
+    assert "not checked" not in result.err  # the missing database is the one thing said
+    assert not (tmp_path / "supportctl.db").exists()
+    assert result.err.startswith(f"supportctl {args[0]} {args[1]}: no database at "
+                                 f"{tmp_path / 'supportctl.db'} (sqlite:///./supportctl.db)\n")
+    for advice in ("`supportctl serve` or `supportctl db upgrade` creates it", "--database URL",
+                   "SUPPORTCTL_DATABASE_URL"):
+        assert advice in result.err
+    # named by --database, the same: that file is looked for, and not made
+    elsewhere = tmp_path / "elsewhere.db"
+    named = run_cli(*args, "--database", f"sqlite:///{elsewhere}")
+    assert named.code == EXIT_USAGE and f"no database at {elsewhere} " in named.err
+    assert not elsewhere.exists()
+
+
 def test_token_commands_refuse_a_bad_database_url(run_cli: Run) -> None:
     result = run_cli("token", "list", "--database", "mysql://u:hunter2@host/db")
     assert result.code == EXIT_USAGE
     assert result.err.startswith("supportctl token list: ") and "hunter2" not in result.err
 
 
-def test_merge_prints_the_kept_contact_and_its_identities(run_cli: Run, tmp_path: Path
-                                                          ) -> None:
-    db = tmp_path / "t.db"
-
+def test_merge_prints_the_kept_contact_and_its_identities(run_cli: Run, db: Path) -> None:
     async def seed(s: SQLiteStore) -> tuple[str, str]:
         keep = await s.resolve_contact("whatsapp", "+4915100", T0, name="Ana",
                                        phone="+4915100")

@@ -129,3 +129,86 @@ def test_github_is_the_default_under_github_actions(run_cli: Run, tmp_path: Path
     assert run_cli("validate", stack, cwd=tmp_path).out.startswith("::error file=stack.yaml,")
     assert run_cli("validate", "--format", "text", stack, cwd=tmp_path).out.startswith(
         "stack.yaml:2:32: error[H701]")
+
+
+# `${VARIABLES}` read from `.env` in the current directory, as `serve` reads them
+ENV_STACK = """\
+version: 1
+workspace: {name: Env, timezone: "${ZONE}", languages: [en]}
+channels:
+  web: {type: webchat}
+schedules:
+  office: {hours: [{days: mon-fri, time: "09:00-17:00"}]}
+agents:
+  ada: {name: Ada Lovelace, languages: [en]}
+teams:
+  support: {name: "${TEAM_NAME}", shifts: [{schedule: office, agents: [ada]}]}
+routing:
+  - {name: everyone, to: support}
+templates:
+  offline: {text: "We are back at {{next_open}}."}
+conversations: {out_of_hours_reply: offline}
+"""
+
+
+@pytest.fixture
+def env_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stack reading ZONE and TEAM_NAME, in an empty current directory, with neither
+    variable in the process environment."""
+    for name in ("ZONE", "TEAM_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "stack.yaml"
+    path.write_text(ENV_STACK, encoding="utf-8")
+    return path
+
+
+def test_variables_set_only_in_dot_env_are_not_unset(run_cli: Run, env_stack: Path) -> None:
+    unset = run_cli("validate", "--strict")
+    assert unset.code == EXIT_INVALID
+    assert unset.out.count("warning[L110]") == 2
+    assert "or set it in .env" in unset.out
+    (env_stack.parent / ".env").write_text(
+        "# comments too, as in .env.example\nZONE=Europe/Berlin\nTEAM_NAME='Customer care'\n",
+        encoding="utf-8")
+    result = run_cli("validate", "--strict")
+    assert (result.code, result.out) == (EXIT_OK, ""), result.out
+
+
+def test_the_environment_wins_over_dot_env(run_cli: Run, env_stack: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (env_stack.parent / ".env").write_text(
+        "ZONE=Mars/Olympus_Mons\nTEAM_NAME=Care\n", encoding="utf-8")
+    assert run_cli("validate").code == EXIT_INVALID  # .env's zone is no time zone
+    monkeypatch.setenv("ZONE", "Europe/Berlin")
+    result = run_cli("validate", "--strict")
+    assert (result.code, result.out) == (EXIT_OK, ""), result.out
+
+
+def test_dot_env_beside_another_stack_is_not_read(run_cli: Run, env_stack: Path,
+                                                  tmp_path: Path) -> None:
+    # the current directory's, as `serve` reads it: not the folder of the stack named
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".env").write_text("ZONE=Europe/Berlin\n", encoding="utf-8")
+    result = run_cli("validate", env_stack, cwd=elsewhere)
+    assert result.code == EXIT_OK
+    assert "TEAM_NAME is not set" in result.out and "ZONE is not set" not in result.out
+
+
+@pytest.mark.parametrize(("content", "problem"), [(b"ZONE=Europe/Berlin\nX=\xff\xfe\n",
+                                                    "is not UTF-8 text"),
+                                                   (None, "is not a file")])
+def test_a_dot_env_that_cannot_be_read_is_a_usage_error(run_cli: Run, env_stack: Path,
+                                                        content: bytes | None, problem: str
+                                                        ) -> None:
+    dot_env = env_stack.parent / ".env"
+    if content is None:
+        dot_env.mkdir()
+    else:
+        dot_env.write_bytes(content)
+    result = run_cli("validate")
+    assert result.code == EXIT_USAGE
+    assert result.out == ""
+    assert result.err == (f"supportctl validate: .env {problem}: it holds the settings "
+                          "(SUPPORTCTL_*) and the stack's ${VARIABLES}; fix or remove it\n")
