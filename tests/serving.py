@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import ClientSession, web
 
@@ -50,9 +51,12 @@ class Running:
 
 @asynccontextmanager
 async def serving(stack: Path, database: Path, clock: FrozenClock,
-                  environment: Mapping[str, str]) -> AsyncIterator[Running]:
-    """`stack` served on a free loopback port, its `${VARIABLES}` from `environment`."""
-    settings = Settings(database_url=f"sqlite:///{database}", admin_token=None)
+                  environment: Mapping[str, str], **settings_given: Any
+                  ) -> AsyncIterator[Running]:
+    """`stack` served on a free loopback port, its `${VARIABLES}` from `environment`, with
+    settings as given (no admin token unless given)."""
+    settings = Settings(**{"database_url": f"sqlite:///{database}", "admin_token": None,
+                           **settings_given})
     server = await Server.start(settings, stack, dict(environment), clock=clock)
     try:
         async with listening(create_app(server)) as url, ClientSession() as http:

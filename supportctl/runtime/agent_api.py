@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,8 @@ MAX_LIMIT = 500
 # the store lists oldest first: this many are read to pick the newest `limit` of them
 SCAN = 10_000
 KEEPALIVE = 15.0  # seconds between `: keepalive` comments on the event stream
+# an open event stream checks its token this often: revoking it ends the stream within a second
+RECHECK = 1.0
 MAX_TEXT = 10_000  # characters of a reply or a note
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,6 +82,7 @@ class Caller:
     agent: str
     live: LiveStack
     now: datetime
+    token_hash: str = ""
 
     @property
     def supervisor(self) -> bool:
@@ -209,7 +213,7 @@ class Api:
                 return unauthorized("the token is unknown or revoked")
             if found.subject not in live.stack.agents:
                 return unauthorized(f"agent {found.subject!r} is not in the stack served now")
-            caller = Caller(found.subject, live, now)
+            caller = Caller(found.subject, live, now, found.token_hash)
             try:
                 return await handler(request, caller)
             except Invalid as exc:
@@ -405,7 +409,9 @@ class Api:
                            for i in merged.identities]})
 
     async def events(self, request: web.Request, caller: Caller) -> web.StreamResponse:
-        """Server-Sent Events of what happens to the conversations the agent may see."""
+        """Server-Sent Events of what happens to the conversations the agent may see, until
+        the client leaves, the server stops, or the token stops working (revoked, or its agent
+        removed from the stack) - within RECHECK seconds of that."""
         response = web.StreamResponse(status=200, headers={
             "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no"})
@@ -414,7 +420,7 @@ class Api:
             await response.prepare(request)
             try:
                 await response.write(b": connected\n\n")
-                await self._pump(response, caller.agent, items)
+                await self._pump(response, caller, items)
                 transport = request.transport
                 if transport is not None and not transport.is_closing():
                     await response.write_eof()
@@ -422,16 +428,31 @@ class Api:
                 pass  # the client left
         return response
 
-    async def _pump(self, response: web.StreamResponse, agent: str,
+    async def _still_allowed(self, caller: Caller) -> bool:
+        if caller.agent not in self.server.live().stack.agents:
+            return False  # removed from the stack by a reload: the token no longer works
+        return await self.server.store.token_valid(TokenKind.AGENT.value, caller.token_hash,
+                                                   self.server.clock.now())
+
+    async def _pump(self, response: web.StreamResponse, caller: Caller,
                     items: AsyncIterator[Any]) -> None:
         following: asyncio.Future[Any] | None = None
+        written = checked = time.monotonic()
         try:
             while True:
                 if following is None:
                     following = asyncio.ensure_future(anext(items))
-                done, _ = await asyncio.wait({following}, timeout=KEEPALIVE)
+                done, _ = await asyncio.wait({following}, timeout=min(RECHECK, KEEPALIVE))
+                if time.monotonic() - checked >= RECHECK:  # at most once a second, however busy
+                    if not await self._still_allowed(caller):
+                        log.info("event stream ended: the token no longer works",
+                                 agent=caller.agent)
+                        return
+                    checked = time.monotonic()
                 if not done:
-                    await response.write(b": keepalive\n\n")
+                    if time.monotonic() - written >= KEEPALIVE:
+                        await response.write(b": keepalive\n\n")
+                        written = time.monotonic()
                     continue
                 try:
                     item = following.result()
@@ -440,12 +461,11 @@ class Api:
                 finally:
                     following = None
                 live = self.server.live()
-                if agent not in live.stack.agents:
-                    return  # removed from the stack by a reload: the token no longer works
-                if isinstance(item, dict) and await self._item_visible(live, agent, item):
+                if isinstance(item, dict) and await self._item_visible(live, caller.agent, item):
                     data = json.dumps(item, default=str, ensure_ascii=False)
                     kind = str(item.get("type", "message")).replace("\n", " ")
                     await response.write(f"event: {kind}\ndata: {data}\n\n".encode())
+                    written = time.monotonic()
         finally:
             if following is not None:
                 following.cancel()
