@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 from abc import abstractmethod
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from supportctl.config.plugin_spec import ChannelConfig
@@ -38,7 +38,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
-from supportctl.plugins.json_values import as_dict
+from supportctl.plugins.json_values import Malformed, Node, as_dict
 
 from .meta import InstagramChannel, MessengerChannel
 from .whatsapp_runtime import SIGNATURE_HEADER, signature, split_text
@@ -54,31 +54,12 @@ MEDIA_KINDS = {"image": "image", "video": "video", "audio": "audio", "file": "do
 RETRYABLE_CODES = frozenset({1, 2, 4, 613})
 WINDOW_CLOSED = (10, 2018278)  # (code, subcode): "sent outside of allowed window"
 USER_UNAVAILABLE_CODE, USER_UNAVAILABLE_SUBCODE = 551, 2018065
+MILLIS = 1000  # the Messenger Platform's timestamps are Unix milliseconds
 
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _strings(value: Any) -> list[str]:
-    return [item for item in value if isinstance(item, str) and item] if isinstance(
-        value, list) else []
 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _millis(value: Any) -> datetime:
-    """A Messenger Platform timestamp: Unix milliseconds."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise WebhookRejected(400, f"timestamp {value!r} is not Unix milliseconds")
-    try:
-        millis = int(value)
-    except ValueError as exc:
-        raise WebhookRejected(400, f"timestamp {value!r} is not Unix milliseconds") from exc
-    return datetime.fromtimestamp(millis // 1000, UTC) + timedelta(milliseconds=millis % 1000)
 
 
 def split_utf8(text: str, max_bytes: int, limit: int | None = None) -> list[str]:
@@ -150,59 +131,52 @@ class MetaChannelRuntime(ChannelRuntime):
             raise WebhookRejected(400, f'not a {type(self).__name__} delivery ("object" is not '
                                        f'"{self.object_name}")')
         events: list[InboundEvent] = []
-        for entry in _items(body.get("entry")):
-            if str(entry.get("id")) != self.account_id:
-                continue
-            for event in _items(entry.get("messaging")):
-                events.extend(self._event(event))
+        for entry in Node(body)["entry"].each():
+            if entry["id"].code() == self.account_id:
+                for event in entry["messaging"].each():
+                    events.extend(self._event(event))
         return events
 
-    def _event(self, event: dict[str, Any]) -> list[InboundEvent]:
-        sender = _text(as_dict(event.get("sender")).get("id"))
-        if sender is None:
-            raise WebhookRejected(400, "messaging[].sender.id is missing")
-        if "message" in event:
-            return self._message(as_dict(event["message"]), ContactRef(sender), event)
-        if "postback" in event:
-            return [self._postback(as_dict(event["postback"]), ContactRef(sender), event)]
-        if "delivery" in event:
-            delivery = as_dict(event["delivery"])
-            at = _millis(delivery.get("watermark"))
-            return [DeliveryStatus(self.channel_id, mid, DeliveryState.DELIVERED, at, sender)
-                    for mid in _strings(delivery.get("mids"))]
+    def _event(self, event: Node) -> list[InboundEvent]:
+        sender = event["sender"]["id"].ident()
+        if event["message"].present:
+            return self._message(event["message"], ContactRef(sender), event)
+        if event["postback"].present:
+            return [self._postback(event["postback"], ContactRef(sender), event)]
+        if event["delivery"].present:
+            delivery = event["delivery"]
+            at = delivery["watermark"].unix_time(MILLIS)
+            return [DeliveryStatus(self.channel_id, mid.ident(), DeliveryState.DELIVERED, at,
+                                   sender) for mid in delivery["mids"].each()]
         # Instagram's messaging_seen names the message read; Messenger's read event has only a
         # watermark, and marking every earlier message read by time is not worth the guess
-        mid = _text(as_dict(event.get("read")).get("mid"))
+        mid = event["read"]["mid"].optional_ident()
         if mid is not None:
             return [DeliveryStatus(self.channel_id, mid, DeliveryState.READ,
-                                   _millis(event.get("timestamp")), sender)]
+                                   event["timestamp"].unix_time(MILLIS), sender)]
         return []
 
-    def _message(self, message: dict[str, Any], contact: ContactRef,
-                 event: dict[str, Any]) -> list[InboundEvent]:
-        if message.get("is_echo") or message.get("is_deleted"):
+    def _message(self, message: Node, contact: ContactRef, event: Node) -> list[InboundEvent]:
+        if message["is_echo"].value or message["is_deleted"].value:
             return []  # our own sends coming back, and unsends: nothing the customer said
-        mid = _text(message.get("mid"))
-        if mid is None:
-            raise WebhookRejected(400, "message.mid is missing")
-        at = _millis(event.get("timestamp"))
-        text = _text(message.get("text"))
-        reply = as_dict(message.get("reply_to"))
-        reply_to = _text(reply.get("mid"))
-        quick = as_dict(message.get("quick_reply"))
-        payload = _text(quick.get("payload"))
-        if payload is not None:
+        mid = message["mid"].ident()
+        at = event["timestamp"].unix_time(MILLIS)
+        text = message["text"].text() or None
+        reply = message["reply_to"]
+        reply_to = reply["mid"].optional_ident()
+        payload = message["quick_reply"]["payload"].text()
+        if payload:
             return [InteractiveReply(self.channel_id, mid, contact, at, payload, text or "",
                                      reply_to=reply_to)]
-        story = as_dict(reply.get("story"))
-        if story:  # a reply to one of the account's Instagram stories
-            reference = _text(story.get("id")) or _text(story.get("url"))
+        story = reply["story"]
+        if story.present:  # a reply to one of the account's Instagram stories
+            reference = story["id"].code() or story["url"].text()
             media = MediaRef("story", reference) if reference else None
             return [InboundMessage(self.channel_id, mid, contact, at, text=text, media=media)]
-        if message.get("is_unsupported"):
+        if message["is_unsupported"].value:
             return [InboundMessage(self.channel_id, mid, contact, at, text=text,
                                    reply_to=reply_to, unsupported="unsupported")]
-        attachments = _items(message.get("attachments"))
+        attachments = list(message["attachments"].each())
         if not attachments:
             return [InboundMessage(self.channel_id, mid, contact, at, text=text or "",
                                    reply_to=reply_to)]
@@ -212,30 +186,29 @@ class MetaChannelRuntime(ChannelRuntime):
                                  text if n == 0 else None, reply_to)
                 for n, attachment in enumerate(attachments)]
 
-    def _attachment(self, attachment: dict[str, Any], external_id: str, contact: ContactRef,
+    def _attachment(self, attachment: Node, external_id: str, contact: ContactRef,
                     at: datetime, text: str | None, reply_to: str | None) -> InboundMessage:
-        kind = str(attachment.get("type", ""))
-        payload = as_dict(attachment.get("payload"))
-        reference = _text(payload.get("url")) or _text(payload.get("attachment_id"))
-        if kind in MEDIA_KINDS and reference is not None:
+        kind = attachment["type"].text() or ""
+        payload = attachment["payload"]
+        reference = payload["url"].text() or payload["attachment_id"].code()
+        if kind in MEDIA_KINDS and reference:
             return InboundMessage(self.channel_id, external_id, contact, at, text=text,
                                   media=MediaRef(MEDIA_KINDS[kind], reference),
                                   reply_to=reply_to)
         return InboundMessage(self.channel_id, external_id, contact, at, text=text,
                               reply_to=reply_to, unsupported=kind or "attachment")
 
-    def _postback(self, postback: dict[str, Any], contact: ContactRef,
-                  event: dict[str, Any]) -> InteractiveReply:
-        payload = _text(postback.get("payload"))
-        if payload is None:
-            raise WebhookRejected(400, "postback.payload is missing")
-        at = _millis(event.get("timestamp"))
+    def _postback(self, postback: Node, contact: ContactRef, event: Node) -> InteractiveReply:
+        payload = postback["payload"].text()
+        if not payload:
+            raise Malformed(postback["payload"].path, "missing")
+        at = event["timestamp"].unix_time(MILLIS)
         # postbacks carry a mid only since Graph API v11.0 (Instagram) or not at all (older
         # Messenger versions); sender and millisecond timestamp name a tap just as uniquely
-        external_id = _text(postback.get("mid")) or (
-            f"postback:{contact.external_id}:{event.get('timestamp')}")
+        external_id = postback["mid"].optional_ident() or (
+            f"postback:{contact.external_id}:{event['timestamp'].value}")
         return InteractiveReply(self.channel_id, external_id, contact, at, payload,
-                                str(postback.get("title") or ""))
+                                postback["title"].text() or "")
 
     # --- outbound -----------------------------------------------------------------------------
 

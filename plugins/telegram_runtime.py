@@ -36,7 +36,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
-from supportctl.plugins.json_values import as_dict, as_list
+from supportctl.plugins.json_values import Malformed, Node, as_dict
 
 from .telegram import TelegramChannel
 from .whatsapp_runtime import split_text
@@ -75,24 +75,17 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _timestamp(value: Any) -> datetime:
-    seconds = _int(value)
-    if seconds is None:
-        raise WebhookRejected(400, f"date {value!r} is not Unix seconds")
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def _language(code: Any) -> str | None:
+def _language(code: str | None) -> str | None:
     """The primary subtag of an IETF tag ("de" of "de-DE"), which every stack knows."""
-    if not isinstance(code, str):
+    if code is None:
         return None
     primary = code.split("-", 1)[0].split("_", 1)[0].lower()
     return primary if PRIMARY_LANGUAGE.fullmatch(primary) else None
 
 
-def _full_name(person: Mapping[str, Any]) -> str | None:
-    parts = [person.get("first_name"), person.get("last_name")]
-    name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+def _full_name(person: Node) -> str | None:
+    parts = [person["first_name"].text(), person["last_name"].text()]
+    name = " ".join(p.strip() for p in parts if p and p.strip())
     return name or None
 
 
@@ -124,64 +117,64 @@ class TelegramChannelRuntime(ChannelRuntime):
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
         """The update's message or button tap. Other updates (edits, membership changes) and
         anything from groups and channels are skipped: the desk serves private chats."""
-        update = request.json()
-        update_id = _int(update.get("update_id")) if isinstance(update, dict) else None
-        if update_id is None:
+        body = request.json()
+        if not isinstance(body, dict) or _int(body.get("update_id")) is None:
             raise WebhookRejected(400, "not a Telegram Update (no integer update_id)")
-        if "message" in update:
-            message = as_dict(update["message"])
-            if _private(message):
-                return [self._message(str(update_id), message)]
-        elif "callback_query" in update:
-            reply = self._callback(update_id, as_dict(update["callback_query"]))
+        update = Node(body)
+        update_id = update["update_id"].integer()
+        if update["message"].present:
+            if _private(update["message"]):
+                return [self._message(str(update_id), update["message"])]
+        elif update["callback_query"].present:
+            reply = self._callback(str(update_id), update["callback_query"])
             return [] if reply is None else [reply]
         return []
 
-    def _message(self, external_id: str, message: dict[str, Any]) -> InboundMessage:
-        contact = self._contact(as_dict(message.get("chat")), as_dict(message.get("from")),
-                                as_dict(message.get("contact")))
-        replied = _int(as_dict(message.get("reply_to_message")).get("message_id"))
-        base = (self.channel_id, external_id, contact, _timestamp(message.get("date")))
+    def _message(self, external_id: str, message: Node) -> InboundMessage:
+        contact = self._contact(message["chat"], message["from"], message["contact"])
+        replied = message["reply_to_message"]["message_id"].integer()
+        base = (self.channel_id, external_id, contact, message["date"].unix_time())
         reply_to = None if replied is None else str(replied)
-        caption = message.get("caption") if isinstance(message.get("caption"), str) else None
-        if isinstance(message.get("text"), str):
-            return InboundMessage(*base, text=message["text"], reply_to=reply_to)
+        caption = message["caption"].text()
+        text = message["text"].text()
+        if text is not None:
+            return InboundMessage(*base, text=text, reply_to=reply_to)
         media = _media(message, caption)
         if media is not None:
             return InboundMessage(*base, text=caption, media=media, reply_to=reply_to)
-        if "location" in message:
+        if message["location"].present:
             return InboundMessage(*base, location=_location(message), reply_to=reply_to)
-        shared = as_dict(message.get("contact"))
-        if isinstance(shared.get("phone_number"), str):
-            card = SharedContact(_full_name(shared) or "", (shared["phone_number"],))
+        shared = message["contact"]
+        phone = shared["phone_number"].text()
+        if phone is not None:
+            card = SharedContact(_full_name(shared) or "", (phone,))
             return InboundMessage(*base, contacts=(card,), reply_to=reply_to)
-        kind = next((key for key in message if key not in ENVELOPE), "unknown")
+        kind = next((key for key in message.names() if key not in ENVELOPE), "unknown")
         return InboundMessage(*base, unsupported=kind, reply_to=reply_to)
 
-    def _contact(self, chat: dict[str, Any], sender: dict[str, Any],
-                 shared: dict[str, Any]) -> ContactRef:
-        chat_id = _int(chat.get("id"))
+    def _contact(self, chat: Node, sender: Node, shared: Node) -> ContactRef:
+        chat_id = chat["id"].integer()
         if chat_id is None:
-            raise WebhookRejected(400, "message.chat.id is missing or not an integer")
-        phone = shared.get("phone_number")
+            raise Malformed(chat["id"].path, "missing")
+        phone = shared["phone_number"].text()
+        user_id = shared["user_id"].integer()
         # a contact card is the customer's own number only when Telegram says it is theirs
-        own = (isinstance(phone, str) and _int(shared.get("user_id")) is not None
-               and shared.get("user_id") == sender.get("id"))
+        own = phone is not None and user_id is not None and user_id == sender["id"].integer()
         return ContactRef(str(chat_id), _full_name(sender) or _full_name(chat),
-                          _e164(phone) if own and isinstance(phone, str) else None,
-                          _language(sender.get("language_code")))
+                          _e164(phone) if own and phone is not None else None,
+                          _language(sender["language_code"].text()))
 
-    def _callback(self, update_id: int, query: dict[str, Any]) -> InteractiveReply | None:
-        message = as_dict(query.get("message"))
-        data, query_id = query.get("data"), query.get("id")
-        if not (isinstance(data, str) and isinstance(query_id, str) and _private(message)):
+    def _callback(self, update_id: str, query: Node) -> InteractiveReply | None:
+        message = query["message"]
+        data, query_id = query["data"].text(), query["id"].optional_ident()
+        if data is None or query_id is None or not _private(message):
             return None  # a game, an inline message or a group: no button of ours
         # The callback query id rides in the dedupe key so that `acknowledge` can answer it
         # from the event alone: no state shared between requests, and a redelivered update
         # (same update, same query id) is still one event.
         external_id = f"{update_id}{CALLBACK_SEPARATOR}{query_id}"
-        contact = self._contact(as_dict(message.get("chat")), as_dict(query.get("from")), {})
-        sent_id = _int(message.get("message_id"))
+        contact = self._contact(message["chat"], query["from"], Node(None))
+        sent_id = message["message_id"].integer()
         # Telegram does not say when the button was tapped: now is the closest we know
         return InteractiveReply(self.channel_id, external_id, contact, datetime.now(UTC),
                                 option_id=data, title=_button_title(message, data),
@@ -259,48 +252,41 @@ class TelegramChannelRuntime(ChannelRuntime):
 
 
 
-def _private(message: Mapping[str, Any]) -> bool:
-    return as_dict(message.get("chat")).get("type") == "private"
+def _private(message: Node) -> bool:
+    return message["chat"]["type"].text() == "private"
 
 
 def _int_text(value: str) -> bool:
     return value.removeprefix("-").isdigit()
 
 
-def _media(message: Mapping[str, Any], caption: str | None) -> MediaRef | None:
+def _media(message: Node, caption: str | None) -> MediaRef | None:
     for field, kind in MEDIA_KINDS:
-        if field not in message:
+        body = message[field]
+        if not body.present:
             continue
         if field == "photo":  # the sizes of one picture, smallest first
-            sizes = [as_dict(size) for size in as_list(message[field])]
-            body = max(sizes, key=lambda s: (s.get("width") or 0) * (s.get("height") or 0),
-                       default={})
-        else:
-            body = as_dict(message[field])
-        file_id = body.get("file_id")
-        if not isinstance(file_id, str) or not file_id:
-            raise WebhookRejected(400, f"{field} without a file_id")
-        return MediaRef(kind, file_id, body.get("mime_type"), caption, body.get("file_name"))
+            body = max(body.each(), default=Node(None, f"{body.path}[0]"),
+                       key=lambda s: (s["width"].integer() or 0) * (s["height"].integer() or 0))
+        return MediaRef(kind, body["file_id"].ident(), body["mime_type"].text(), caption,
+                        body["file_name"].text())
     return None
 
 
-def _location(message: Mapping[str, Any]) -> Location:
-    point = as_dict(message.get("location"))
-    venue = as_dict(message.get("venue"))  # a venue comes with its location
-    try:
-        latitude, longitude = float(point["latitude"]), float(point["longitude"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise WebhookRejected(400, "location without latitude and longitude") from exc
-    return Location(latitude, longitude, venue.get("title"), venue.get("address"))
+def _location(message: Node) -> Location:
+    point, venue = message["location"], message["venue"]  # a venue comes with its location
+    return Location(point["latitude"].number(-90, 90), point["longitude"].number(-180, 180),
+                    venue["title"].text(), venue["address"].text())
 
 
-def _button_title(message: Mapping[str, Any], data: str) -> str:
+def _button_title(message: Node, data: str) -> str:
     """The label of the pressed button in the message it belongs to (the data if not found:
     an old message may come without its keyboard)."""
-    rows = as_list(as_dict(message.get("reply_markup")).get("inline_keyboard"))
-    for button in (as_dict(b) for row in rows for b in as_list(row)):
-        if button.get("callback_data") == data and isinstance(button.get("text"), str):
-            return str(button["text"])
+    for row in message["reply_markup"]["inline_keyboard"].each():
+        for button in row.each():
+            title = button["text"].text()
+            if button["callback_data"].value == data and title is not None:
+                return title
     return data
 
 

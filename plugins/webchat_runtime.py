@@ -39,6 +39,7 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
 )
+from supportctl.plugins.json_values import unicode_text
 from supportctl.runtime.clock import Clock, SystemClock
 
 from .webchat import WebChatChannel, plugin
@@ -128,13 +129,20 @@ def sse_event(item: ChatItem) -> bytes:
     return f"id: {item_id}\nevent: message\ndata: {data}\n\n".encode()
 
 
+def _header(request: web.Request, name: str) -> str | None:
+    """A request header; bytes that are not UTF-8 (which aiohttp hands on as lone surrogates,
+    which nothing can encode again) become U+FFFD."""
+    value = request.headers.get(name)
+    return None if value is None else unicode_text(value)
+
+
 def _optional_str(body: JSON, key: str, limit: int) -> str | None:
     value = body.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, f"{key} must be a string")
-    value = value.strip()
+    value = unicode_text(value.strip())  # JSON may escape lone surrogates, which SQL cannot
     if len(value) > limit:
         raise ApiError(400, f"{key} is longer than {limit} characters")
     return value or None
@@ -219,7 +227,7 @@ class WebChatRuntime(ChannelRuntime):
         return bool(own_host) and own_host.lower() == (request.host or "").lower()
 
     def _cors_headers(self, request: web.Request) -> dict[str, str]:
-        origin = request.headers.get("Origin")
+        origin = _header(request, "Origin")
         if origin is None:
             return {}
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
@@ -228,7 +236,7 @@ class WebChatRuntime(ChannelRuntime):
     async def _preflight(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
-        origin = request.headers.get("Origin")
+        origin = _header(request, "Origin")
         if origin is not None and not self.origin_allowed(origin, request):
             return _json_response(403, {"error": f"origin {origin} is not allowed"})
         headers = {"Allow": f"{CORS_METHODS}, OPTIONS", **self._cors_headers(request)}
@@ -241,7 +249,7 @@ class WebChatRuntime(ChannelRuntime):
     def _endpoint(self, handle: Callable[[web.Request], Awaitable[web.StreamResponse]]
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
-            origin = request.headers.get("Origin")
+            origin = _header(request, "Origin")
             if origin is not None and not self.origin_allowed(origin, request):
                 return _json_response(403, {"error": f"origin {origin} is not allowed"})
             cors = self._cors_headers(request)
@@ -283,8 +291,10 @@ class WebChatRuntime(ChannelRuntime):
             return {}
         try:
             body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # not UTF-8, not JSON, or a number of over 4,300 digits
             raise ApiError(400, f"body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise ApiError(400, "body is nested too deeply") from exc
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object")
         return body
@@ -292,7 +302,7 @@ class WebChatRuntime(ChannelRuntime):
     async def _contact(self, request: web.Request, host: ChannelHost,
                        query_token: bool = False) -> str:
         """The customer behind the request's token (header, or `?token=` when allowed)."""
-        header = request.headers.get("Authorization")
+        header = _header(request, "Authorization")
         token: str | None = None
         if header is not None:
             scheme, _, value = header.strip().partition(" ")
@@ -350,7 +360,7 @@ class WebChatRuntime(ChannelRuntime):
         if "option_id" in body and body["option_id"] is not None:
             if body.get("text") is not None:
                 raise ApiError(400, "send either text or option_id, not both")
-            option_id = _required_str(body, "option_id", OPTION_ID_LIMIT)
+            option_id = unicode_text(_required_str(body, "option_id", OPTION_ID_LIMIT))
             title = _optional_str(body, "title", TITLE_LIMIT) or option_id
             event = InteractiveReply(self.channel_id, external_id, sender, now, option_id, title)
         else:
@@ -359,7 +369,8 @@ class WebChatRuntime(ChannelRuntime):
                 raise ApiError(400, "text (or option_id) is required and must not be empty")
             if len(text) > TEXT_LIMIT:
                 raise ApiError(400, f"text is longer than {TEXT_LIMIT} characters")
-            event = InboundMessage(self.channel_id, external_id, sender, now, text=text)
+            event = InboundMessage(self.channel_id, external_id, sender, now,
+                                   text=unicode_text(text))
         await host.deliver([event])
         return _json_response(202, {"echo_id": echo_id, "accepted": True})
 
@@ -374,7 +385,7 @@ class WebChatRuntime(ChannelRuntime):
         from aiohttp import web
 
         contact = await self._contact(request, host, query_token=True)
-        after = self._cursor(request.headers.get("Last-Event-ID")
+        after = self._cursor(_header(request, "Last-Event-ID")
                              or request.query.get("after"))
         task = asyncio.current_task()
         if task is not None:

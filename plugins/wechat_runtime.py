@@ -15,7 +15,7 @@ import secrets
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -41,6 +41,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
+from supportctl.plugins.json_values import Node
 
 from .wechat import WeChatChannel
 from .wechat_crypto import CryptoError, aes_key, decrypt, encrypt, signature, signature_matches
@@ -72,7 +73,7 @@ def xml_fields(body: bytes) -> dict[str, str]:
         raise WebhookRejected(400, "XML with a DOCTYPE is refused")
     try:
         root = ElementTree.fromstring(body)
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:  # also an odd encoding
         raise WebhookRejected(400, f"body is not XML: {exc}") from exc
     if root.tag != "xml":
         raise WebhookRejected(400, f"root element is <{root.tag}>, not <xml>")
@@ -110,18 +111,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return parts
 
 
-def _at(value: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError) as exc:
-        raise WebhookRejected(400, f"CreateTime {value!r} is not Unix seconds") from exc
-
-
-def _required(fields: dict[str, str], name: str) -> str:
-    value = fields.get(name, "").strip()
-    if not value:
-        raise WebhookRejected(400, f"{name} is missing")
-    return value
+def _encrypted(fields: dict[str, str]) -> str:
+    encrypted = fields.get("Encrypt", "").strip()
+    if not encrypted:
+        raise WebhookRejected(400, "Encrypt is missing")
+    return encrypted
 
 
 def send_error(code: int, message: str) -> SendError:
@@ -190,7 +184,7 @@ class WeChatChannelRuntime(ChannelRuntime):
         is the one that authenticates the message itself."""
         self._check_signature(request)
         if self._safe(request):
-            encrypted = _required(xml_fields(request.body), "Encrypt")
+            encrypted = _encrypted(xml_fields(request.body))
             query = request.query
             if not signature_matches(query.get("msg_signature", ""), self.config.token,
                                      query["timestamp"], query["nonce"], encrypted):
@@ -203,62 +197,58 @@ class WeChatChannelRuntime(ChannelRuntime):
             return fields
         assert self._key is not None
         try:
-            plain = decrypt(self._key, self.config.app_id, _required(fields, "Encrypt"))
+            plain = decrypt(self._key, self.config.app_id, _encrypted(fields))
         except CryptoError as exc:
             raise WebhookRejected(403, f"cannot decrypt the message: {exc}") from exc
         return xml_fields(plain)
 
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
         """The one message or event of a delivery; events we do not act on give none."""
-        event = self._event(self.message(request))
+        event = self._event(Node(self.message(request)))
         return [event] if event is not None else []
 
-    def _event(self, fields: dict[str, str]) -> InboundEvent | None:
-        contact = ContactRef(_required(fields, "FromUserName"))
-        at = _at(fields.get("CreateTime", ""))
-        kind = _required(fields, "MsgType")
+    def _event(self, fields: Node) -> InboundEvent | None:
+        contact = ContactRef(fields["FromUserName"].ident())
+        at = fields["CreateTime"].unix_time()
+        kind = fields["MsgType"].ident()
         if kind == "event":
             return self._of_event(fields, contact, at)
-        base = (self.channel_id, _required(fields, "MsgId"), contact, at)
+        base = (self.channel_id, fields["MsgId"].ident(), contact, at)
         if kind == "text":
-            return InboundMessage(*base, text=fields.get("Content", ""))
+            return InboundMessage(*base, text=fields["Content"].text() or "")
         if kind in MEDIA_KINDS:
-            voice_format = fields.get("Format")
-            media = MediaRef(MEDIA_KINDS[kind], _required(fields, "MediaId"),
+            voice_format = fields["Format"].text()
+            media = MediaRef(MEDIA_KINDS[kind], fields["MediaId"].ident(),
                              f"audio/{voice_format.lower()}" if voice_format else None,
-                             filename=fields.get("Title") or None)
+                             filename=fields["Title"].text() or None)
             # WeChat's speech recognition, when the account turned it on, is the best text
-            return InboundMessage(*base, text=fields.get("Recognition") or None, media=media)
+            return InboundMessage(*base, text=fields["Recognition"].text() or None, media=media)
         if kind == "location":
-            try:
-                place = Location(float(fields["Location_X"]), float(fields["Location_Y"]),
-                                 address=fields.get("Label") or None)
-            except (KeyError, ValueError) as exc:
-                raise WebhookRejected(400, "location without Location_X and Location_Y"
-                                      ) from exc
+            place = Location(fields["Location_X"].number(-90, 90),
+                             fields["Location_Y"].number(-180, 180),
+                             address=fields["Label"].text() or None)
             return InboundMessage(*base, location=place)
         if kind == "link":
-            parts = (fields.get("Title", ""), fields.get("Url", ""))
+            parts = (fields["Title"].text(), fields["Url"].text())
             return InboundMessage(*base, text="\n".join(p for p in parts if p))
         return InboundMessage(*base, unsupported=kind)
 
-    def _of_event(self, fields: dict[str, str], contact: ContactRef,
-                  at: datetime) -> InboundEvent | None:
-        name = fields.get("Event", "")
+    def _of_event(self, fields: Node, contact: ContactRef, at: datetime) -> InboundEvent | None:
+        name = fields["Event"].text()
         # events carry no MsgId; WeChat's advice for deduplicating them is FromUserName with
         # CreateTime, and the event's name keeps two events of one second apart
-        external_id = f"{contact.external_id}:{fields.get('CreateTime', '')}:{name}"
+        external_id = f"{contact.external_id}:{fields['CreateTime'].value}:{name}"
         if name == "subscribe":
             # a new follower: a message without text opens a conversation, so they get the
             # entry menu the way a first "hello" would
             return InboundMessage(self.channel_id, external_id, contact, at)
         if name == "CLICK":
-            key = _required(fields, "EventKey")
+            key = fields["EventKey"].ident()
             return InteractiveReply(self.channel_id, external_id, contact, at, key, key)
         if name == "TEMPLATESENDJOBFINISH":
-            status = fields.get("Status", "")
+            status = fields["Status"].text() or ""
             delivered = status == "success"
-            return DeliveryStatus(self.channel_id, _required(fields, "MsgID"),
+            return DeliveryStatus(self.channel_id, fields["MsgID"].ident(),
                                   DeliveryState.DELIVERED if delivered else DeliveryState.FAILED,
                                   at, contact.external_id,
                                   None if delivered else status.partition(":")[0],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from supportctl.plugins.channel import (
@@ -37,7 +37,7 @@ from supportctl.plugins.channel import (
     WebhookResponse,
     send_in_order,
 )
-from supportctl.plugins.json_values import as_dict, as_list
+from supportctl.plugins.json_values import Malformed, Node, as_dict, as_list, describe
 
 from .whatsapp import WhatsAppChannel
 
@@ -57,29 +57,16 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _timestamp(value: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError) as exc:
-        raise WebhookRejected(400, f"timestamp {value!r} is not Unix seconds") from exc
-
-
-def _str(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise WebhookRejected(400, f"{what} is missing or not a string")
-    return value
-
-
-
-
-def sender(message: dict[str, Any], names: Mapping[Any, Any]) -> ContactRef:
+def sender(message: Node, names: Mapping[str, str | None]) -> ContactRef:
     """Who sent a message: their phone number, or only their business-scoped user id (BSUID)
     when they use a WhatsApp username and Meta leaves the number out. The number stays the id
     when it is there, so customers known from before BSUIDs keep their conversations."""
-    phone = message.get("from")
-    if isinstance(phone, str) and phone:
+    phone = message["from"].optional_ident()
+    if phone is not None:
         return ContactRef(phone, names.get(phone), "+" + phone.lstrip("+"))
-    user_id = _str(message.get("from_user_id"), "messages[].from (or from_user_id)")
+    if not message["from_user_id"].present:
+        raise Malformed(message["from"].path, "missing (and so is from_user_id)")
+    user_id = message["from_user_id"].ident()
     return ContactRef(user_id, names.get(user_id))
 
 
@@ -146,85 +133,85 @@ class WhatsAppChannelRuntime(ChannelRuntime):
             raise WebhookRejected(400, 'not a WhatsApp delivery ("object" is not '
                                        '"whatsapp_business_account")')
         events: list[InboundEvent] = []
-        for entry in as_list(body.get("entry")):
-            for change in as_list(as_dict(entry).get("changes")):
-                change = as_dict(change)
-                value = as_dict(change.get("value"))
-                number = as_dict(value.get("metadata")).get("phone_number_id")
-                if change.get("field") != "messages" or (
-                        number is not None and number != self.config.phone_number_id):
+        for entry in Node(body)["entry"].each():
+            for change in entry["changes"].each():
+                if change["field"].value != "messages":
                     continue
-                events.extend(self._value_events(value))
+                value = change["value"]
+                number = value["metadata"]["phone_number_id"].code()
+                if number is None or number == self.config.phone_number_id:
+                    events.extend(self._value_events(value))
         return events
 
-    def _value_events(self, value: dict[str, Any]) -> list[InboundEvent]:
-        names: dict[Any, Any] = {}
-        for card in map(as_dict, as_list(value.get("contacts"))):
-            name = as_dict(card.get("profile")).get("name")
-            names.update({card.get("wa_id"): name, card.get("user_id"): name})
-        events: list[InboundEvent] = []
-        for message in map(as_dict, as_list(value.get("messages"))):
-            events.append(self._message(message, sender(message, names)))
-        for status in map(as_dict, as_list(value.get("statuses"))):
-            events.append(self._status(status))
+    def _value_events(self, value: Node) -> list[InboundEvent]:
+        names: dict[str, str | None] = {}
+        for card in value["contacts"].each():
+            name = card["profile"]["name"].text()
+            for key in ("wa_id", "user_id"):
+                known = card[key].optional_ident()
+                if known is not None:
+                    names[known] = name
+        events: list[InboundEvent] = [self._message(message, sender(message, names))
+                                      for message in value["messages"].each()]
+        events.extend(self._status(status) for status in value["statuses"].each())
         return events
 
-    def _message(self, message: dict[str, Any], contact: ContactRef) -> InboundEvent:
-        external_id = _str(message.get("id"), "messages[].id")
-        at = _timestamp(message.get("timestamp"))
-        kind = message.get("type")
-        context_id = as_dict(message.get("context")).get("id")
-        reply_to = context_id if isinstance(context_id, str) else None
-        base = (self.channel_id, external_id, contact, at)
-        body = as_dict(message.get(kind)) if isinstance(kind, str) else {}
+    def _message(self, message: Node, contact: ContactRef) -> InboundEvent:
+        base = (self.channel_id, message["id"].ident(), contact,
+                message["timestamp"].unix_time())
+        reply_to = message["context"]["id"].optional_ident()
+        kind = message["type"].text()
         if kind == "text":
-            return InboundMessage(*base, reply_to=reply_to, text=body.get("body", ""))
+            return InboundMessage(*base, reply_to=reply_to,
+                                  text=message["text"]["body"].text() or "")
         if kind == "interactive":
-            reply_kind = body.get("type")
-            reply = as_dict(body.get(reply_kind)) if reply_kind in ("button_reply",
-                                                                  "list_reply") else {}
-            if reply:
-                return InteractiveReply(*base, reply_to=reply_to,
-                                        option_id=_str(reply.get("id"), "reply id"),
-                                        title=str(reply.get("title", "")))
+            interactive = message["interactive"]
+            reply_kind = interactive["type"].text()
+            reply = interactive[reply_kind] if reply_kind in ("button_reply",
+                                                              "list_reply") else Node(None)
+            if reply.present:
+                return InteractiveReply(*base, reply_to=reply_to, option_id=reply["id"].ident(),
+                                        title=reply["title"].text() or "")
             return InboundMessage(*base, reply_to=reply_to,
                                   unsupported=f"interactive.{reply_kind}")
         if kind == "button":  # a quick-reply button of a template
+            button = message["button"]
             return InteractiveReply(*base, reply_to=reply_to,
-                                    option_id=str(body.get("payload", "")),
-                                    title=str(body.get("text", "")))
+                                    option_id=button["payload"].text() or "",
+                                    title=button["text"].text() or "")
         if kind in MEDIA_TYPES:
-            media = MediaRef(kind, _str(body.get("id"), f"{kind}.id"), body.get("mime_type"),
-                             body.get("caption"), body.get("filename"))
+            body = message[kind]
+            media = MediaRef(kind, body["id"].ident(), body["mime_type"].text(),
+                             body["caption"].text(), body["filename"].text())
             return InboundMessage(*base, reply_to=reply_to, text=media.caption, media=media)
         if kind == "location":
-            try:
-                location = Location(float(body["latitude"]), float(body["longitude"]),
-                                    body.get("name"), body.get("address"))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise WebhookRejected(400, "location without latitude and longitude") from exc
+            body = message["location"]
+            location = Location(body["latitude"].number(-90, 90),
+                                body["longitude"].number(-180, 180),
+                                body["name"].text(), body["address"].text())
             return InboundMessage(*base, reply_to=reply_to, location=location)
         if kind == "contacts":
             cards = tuple(SharedContact(
-                str(as_dict(card.get("name")).get("formatted_name", "")),
-                tuple(str(p["phone"]) for p in map(as_dict, as_list(card.get("phones")))
-                      if "phone" in p))
-                for card in map(as_dict, as_list(message.get("contacts"))))
+                card["name"]["formatted_name"].text() or "",
+                tuple(phone for item in card["phones"].each()
+                      if (phone := item["phone"].text()) is not None))
+                for card in message["contacts"].each())
             return InboundMessage(*base, reply_to=reply_to, contacts=cards)
-        return InboundMessage(*base, reply_to=reply_to, unsupported=str(kind))
+        return InboundMessage(*base, reply_to=reply_to, unsupported=kind or "unknown")
 
-    def _status(self, status: dict[str, Any]) -> DeliveryStatus:
+    def _status(self, status: Node) -> DeliveryStatus:
+        given = status["status"].text() or ""
         try:
-            state = DeliveryState(str(status.get("status")))
-        except ValueError as exc:
-            raise WebhookRejected(400, f"unknown status {status.get('status')!r}") from exc
-        error = as_dict(next(iter(as_list(status.get("errors"))), None))
-        details = as_dict(error.get("error_data")).get("details")
-        text = details or error.get("message") or error.get("title")
-        return DeliveryStatus(self.channel_id, _str(status.get("id"), "statuses[].id"), state,
-                              _timestamp(status.get("timestamp")), status.get("recipient_id"),
-                              str(error["code"]) if "code" in error else None,
-                              str(text) if text else None)
+            state = DeliveryState(given)
+        except ValueError:
+            raise Malformed(status["status"].path, f"unknown status {describe(given)}") from None
+        error = next(status["errors"].each(), Node(None))
+        text = (error["error_data"]["details"].text() or error["message"].text()
+                or error["title"].text())
+        return DeliveryStatus(self.channel_id, status["id"].ident(), state,
+                              status["timestamp"].unix_time(),
+                              status["recipient_id"].optional_ident(), error["code"].code(),
+                              text or None)
 
     # --- outbound -----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from supportctl.config.plugin_spec import ChannelConfig
-from supportctl.plugins.json_values import as_dict
+from supportctl.plugins.json_values import Malformed, as_dict, unicode_text
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
@@ -87,8 +87,10 @@ class WebhookRequest:
         """The body as JSON; a body that is not JSON is the sender's fault (400)."""
         try:
             return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # not UTF-8, not JSON, or a number of over 4,300 digits
             raise WebhookRejected(400, f"body is not JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise WebhookRejected(400, "body is nested too deeply") from exc
 
     @classmethod
     async def from_aiohttp(cls, request: web.Request,
@@ -104,8 +106,11 @@ class WebhookRequest:
             if size > max_body:
                 raise WebhookRejected(413, f"body is over the limit of {max_body} bytes")
             chunks.append(chunk)
-        return cls(request.method, request.path, dict(request.query),
-                   Headers(request.headers.items()), b"".join(chunks))
+        # header bytes that are not UTF-8 arrive as lone surrogates, which no signature check
+        # could encode: they become U+FFFD, which no signature matches either
+        headers = Headers((name, unicode_text(value)) for name, value in request.headers.items())
+        return cls(request.method, request.path, dict(request.query), headers,
+                   b"".join(chunks))
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +440,9 @@ class ChannelRuntime(ABC):
 
     @abstractmethod
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
-        """The normalized events of a verified delivery, in the order the channel sent them."""
+        """The normalized events of a verified delivery, in the order the channel sent them.
+        A delivery that cannot be read whole raises WebhookRejected, or Malformed (reading it
+        with `json_values.Node`), and gives no events at all."""
 
     def acknowledge(self, events: Sequence[InboundEvent]) -> WebhookResponse:
         """The answer once the events are stored durably (and only then)."""
@@ -505,7 +512,8 @@ class WebhookOutcome:
 
 def receive(runtime: ChannelRuntime, request: WebhookRequest) -> WebhookOutcome:
     """Run a request through a runtime: verification, or signature check and parsing.
-    A rejected request becomes its status; the caller stores `events` before answering."""
+    A rejected request becomes its status, a payload the parser cannot read (`Malformed`) a
+    400 naming the field; the caller stores `events` before answering."""
     try:
         method = request.method.upper()
         if method == "GET":
@@ -519,4 +527,6 @@ def receive(runtime: ChannelRuntime, request: WebhookRequest) -> WebhookOutcome:
         events = tuple(runtime.parse(request))
     except WebhookRejected as rejected:
         return WebhookOutcome(WebhookResponse(rejected.status, rejected.reason))
+    except Malformed as malformed:
+        return WebhookOutcome(WebhookResponse(400, str(malformed)))
     return WebhookOutcome(runtime.acknowledge(events), events)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from supportctl.config.plugin_spec import ChannelConfig
 from supportctl.plugins.channel import (
@@ -24,6 +22,7 @@ from supportctl.plugins.channel import (
     WebhookRejected,
     WebhookRequest,
 )
+from supportctl.plugins.json_values import Node
 
 TOKEN_HEADER = "X-Collecting-Token"
 
@@ -83,19 +82,19 @@ class CollectingChannel(ChannelRuntime):
 
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
         body = request.json()
-        items: Iterable[Any] = body if isinstance(body, list) else [body]
+        items = Node(body).each() if isinstance(body, list) else [Node(body)]
         return [self._event(item) for item in items]
 
-    def _event(self, item: Any) -> InboundEvent:
-        if not isinstance(item, dict) or not isinstance(item.get("from"), str) \
-                or not isinstance(item.get("id"), str):
+    def _event(self, item: Node) -> InboundEvent:
+        if not isinstance(item.value, dict):
             raise WebhookRejected(400, 'each event needs string "from" and "id"')
-        contact = ContactRef(item["from"], item.get("name"), item.get("phone"))
+        contact = ContactRef(item["from"].ident(), item["name"].text(), item["phone"].text())
         at = self.now or datetime.now(UTC)
-        if "option" in item:
-            return InteractiveReply(self.channel_id, item["id"], contact, at,
-                                    str(item["option"]), str(item.get("title", "")))
-        return InboundMessage(self.channel_id, item["id"], contact, at, text=item.get("text"))
+        if item["option"].present:
+            return InteractiveReply(self.channel_id, item["id"].ident(), contact, at,
+                                    item["option"].text() or "", item["title"].text() or "")
+        return InboundMessage(self.channel_id, item["id"].ident(), contact, at,
+                              text=item["text"].text())
 
     async def send(self, to: ContactRef, message: OutboundMessage) -> SendResult:
         if self._failures:

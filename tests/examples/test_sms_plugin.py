@@ -218,6 +218,7 @@ def test_the_runtime_imports_only_the_public_interface() -> None:
                         for path in (EXAMPLE / "supportctl_sms").glob("*.py"))
     imported = set(re.findall(r"^(?:from|import) (supportctl[\w.]*)", sources, re.M))
     assert imported and imported <= {"supportctl.plugins", "supportctl.plugins.channel",
+                                     "supportctl.plugins.json_values",
                                      "supportctl.config.plugin_spec",
                                      "supportctl.config.diagnostics",
                                      "supportctl.config.model.common",

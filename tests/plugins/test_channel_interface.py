@@ -57,6 +57,23 @@ def test_a_body_that_is_not_json_is_rejected_with_400() -> None:
         WebhookRequest("POST", body=b"\xff\xfe").json()
 
 
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"n": ' + b"9" * 5000 + b"}"],
+                         ids=["deep", "huge-number"])
+def test_a_body_nested_too_deeply_or_with_a_huge_number_is_rejected_with_400(
+        body: bytes) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        WebhookRequest("POST", body=body).json()
+    assert caught.value.status == 400
+
+
+def test_a_delivery_with_one_unreadable_event_is_refused_whole_naming_the_field() -> None:
+    outcome = receive(CollectingChannel(now=NOW), post([
+        {"from": "c-1", "id": "m-1", "text": "hello"},
+        {"from": "c-1", "id": "m-2", "text": 42}]))
+    assert outcome.response == WebhookResponse(400, "[1].text: expected a string, got 42")
+    assert outcome.events == ()
+
+
 def test_receive_turns_a_verified_delivery_into_events() -> None:
     channel = CollectingChannel(token="s3cret", now=NOW)
     outcome = receive(channel, post([{"from": "c-1", "id": "m-1", "text": "hello"},

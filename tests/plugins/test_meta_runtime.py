@@ -290,6 +290,26 @@ def test_malformed_deliveries_are_400(body: bytes) -> None:
     assert outcome.events == ()
 
 
+@pytest.mark.parametrize(("event", "reason"), [
+    ({"message": {"mid": "m_1", "text": "hi"}, "timestamp": 1e20},
+     "entry[0].messaging[0].timestamp: 1e+20 is not a time"),
+    ({"message": {"mid": "m_1", "text": "hi"}, "timestamp": -1},
+     "entry[0].messaging[0].timestamp: -1 is not a time"),
+    ({"message": {"mid": "m_1", "text": "hi"}, "sender": {"id": 7044512345678901}},
+     "entry[0].messaging[0].sender.id: expected a string, got 7044512345678901"),
+    ({"message": {"mid": "m_1", "text": ["hi"]}},
+     "entry[0].messaging[0].message.text: expected a string, got a list"),
+    ({"message": {"mid": "m_1", "attachments": {"type": "image"}}},
+     "entry[0].messaging[0].message.attachments: expected a list, got an object"),
+    ({"delivery": {"mids": ["m_1", None], "watermark": 1795424400123}},
+     "entry[0].messaging[0].delivery.mids[1]: missing"),
+])
+def test_a_field_of_the_wrong_type_or_range_is_a_400_naming_it(event: dict[str, Any],
+                                                               reason: str) -> None:
+    outcome = receive(messenger_runtime(), delivery(messaging(event)))
+    assert (outcome.response, outcome.events) == (WebhookResponse(400, reason), ())
+
+
 def test_other_kinds_of_events_are_skipped() -> None:
     body = messaging({"reaction": {"mid": "m_1", "action": "react", "emoji": "\u2764"}})
     assert receive(messenger_runtime(), delivery(body)).events == ()

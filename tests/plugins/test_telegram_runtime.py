@@ -141,6 +141,25 @@ def test_a_body_that_is_not_an_update_is_400(body: bytes) -> None:
     assert receive(runtime(), delivery(body)).response.status == 400
 
 
+@pytest.mark.parametrize(("message", "reason"), [
+    ({"date": -1}, "message.date: -1 is not a time"),
+    ({"date": 2**70}, "message.date: 1180591620717411303424 is not a time"),
+    ({"chat": {"id": "218800431", "type": "private"}},
+     'message.chat.id: expected an integer, got "218800431"'),
+    ({"text": 4471}, "message.text: expected a string, got 4471"),
+    ({"text": None, "location": {"latitude": "north", "longitude": 9.99}},
+     'message.location.latitude: expected a number, got "north"'),
+    ({"from": {"id": 1, "first_name": ["Amelia"]}},
+     "message.from.first_name: expected a string, got a list"),
+])
+def test_a_field_of_the_wrong_type_or_range_is_a_400_naming_it(message: dict[str, Any],
+                                                               reason: str) -> None:
+    update = json.loads(payload("text.json"))
+    update["message"].update(message)
+    outcome = receive(runtime(), delivery(json.dumps(update).encode()))
+    assert (outcome.response, outcome.events) == (WebhookResponse(400, reason), ())
+
+
 def test_a_message_without_a_chat_id_is_400() -> None:
     body = {"update_id": 5, "message": {"message_id": 1, "date": 1795424400, "text": "hi",
                                         "chat": {"type": "private"}}}

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse, ClientSession, web
 from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from malformed import assert_well_formed, mutated_json, problems, raw_request, words
 from supportctl_plugins.webchat import WebChatChannel, plugin
 from supportctl_plugins.webchat_runtime import WebChatRuntime, item_json
 
@@ -94,12 +97,15 @@ class FakeHost:
 
     async def token_owner(self, channel_id: str, token: str, idle_ttl: timedelta) -> str | None:
         self.ttls.append(idle_ttl)
+        token.encode()  # the server hashes the UTF-8 of it
         return self.tokens.get(token)
 
     async def history(self, channel_id: str, external_user_id: str,
                       after: str | None = None) -> list[ChatItem]:
         if self.unavailable:
             raise HostUnavailable("database down")
+        if after is not None:
+            after.encode()  # the server looks it up in the database
         items = self.items[external_user_id]
         ids = [item.id for item in items]
         return items[ids.index(after) + 1:] if after in ids else list(items)
@@ -331,6 +337,48 @@ def test_the_longest_text_is_accepted() -> None:
         assert status == 202
 
     run(scenario)
+
+
+BODIES = [{"text": "Where is my order?", "echo_id": "c-1"},
+          {"option_id": "track", "title": "Track my order", "echo_id": "c-2"},
+          {"name": "Ada", "language": "de", "email": "ada@example.com"}]
+
+
+@settings(max_examples=200, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(["/contacts", "/messages"]),
+       body=st.one_of(*(mutated_json(body, words(*BODIES), long=50_000) for body in BODIES)))
+def test_a_broken_body_is_refused_or_read_into_well_typed_events(path: str, body: bytes) -> None:
+    async def scenario(api: Api) -> None:
+        _, token = await api.contact()
+        contacts = dict(api.host.contacts)
+        async with api.http.post(api.url(path), data=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"}) as reply:
+            assert 200 <= reply.status < 300 or 400 <= reply.status < 500, await reply.text()
+            refused = reply.status >= 400
+        if refused:
+            assert (api.host.events, api.host.contacts) == ([], contacts)
+        for event in api.host.events:
+            assert_well_formed(event, CHANNEL)
+        for contact in api.host.contacts.values():
+            assert problems(contact, ContactRef, "contact") == []
+
+    run(scenario, allowed_origins=["*"])
+
+
+def test_headers_that_are_not_utf8_are_read_as_such_not_a_500() -> None:
+    async def scenario(api: Api) -> None:
+        _, token = await api.contact()
+        path, auth = f"/channels/{CHANNEL}", f"Authorization: Bearer {token}\r\n".encode()
+        assert await raw_request(api.base, "POST", f"{path}/messages",
+                                 b"Authorization: Bearer \xff\xfe\r\n") == 401
+        body = json.dumps({"text": "hi", "echo_id": "e1"}).encode()
+        assert await raw_request(api.base, "POST", f"{path}/messages",
+                                 auth + b"Origin: https://\xff.example\r\n", body) == 202
+        assert await raw_request(api.base, "GET", f"{path}/stream",
+                                 auth + b"Last-Event-ID: m\xff\r\n") == 200
+
+    run(scenario, allowed_origins=["*"])
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer nope", "Basic dG9rLTE=", "Bearer "])

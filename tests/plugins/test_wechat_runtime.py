@@ -216,10 +216,25 @@ def test_an_unknown_message_type_is_unsupported() -> None:
     fixture("text.xml").replace(b"<MsgId>24872931874652391</MsgId>", b""),
     fixture("text.xml").replace(b"1795424400", b"yesterday"),
     fixture("location.xml").replace(b"<Location_X>31.230416</Location_X>", b""),
+    fixture("location.xml").replace(b"31.230416", b"nan"),
+    fixture("text.xml").replace(b"1795424400", b"99999999999999999999"),
+    fixture("text.xml").replace(b"1795424400", b"-1"),
+    fixture("text.xml").replace(b"24872931874652391", b"x" * 600),
+    b'<?xml version="1.0" encoding="gbk"?>' + fixture("text.xml"),
+    b'<?xml version="1.0" encoding="no-such-encoding"?>' + fixture("text.xml"),
 ])
 def test_malformed_deliveries_are_400(body: bytes) -> None:
     outcome = receive(runtime(), signed(body))
     assert (outcome.response.status, outcome.events) == (400, ())
+
+
+def test_an_element_that_cannot_be_read_is_named() -> None:
+    body = fixture("location.xml").replace(b"31.230416", b"91.5")
+    assert receive(runtime(), signed(body)).response == WebhookResponse(
+        400, 'Location_X: "91.5" is not a number from -90 to 90')
+    body = fixture("text.xml").replace(b"1795424400", b"yesterday")
+    assert receive(runtime(), safe(body)).response == WebhookResponse(
+        400, 'CreateTime: "yesterday" is not a time')
 
 
 # --- safe mode --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from supportctl.plugins.channel import (
     SendError,
     SendResult,
     SharedContact,
+    WebhookOutcome,
     WebhookRejected,
     WebhookRequest,
     WebhookResponse,
@@ -245,6 +247,43 @@ def test_malformed_deliveries_are_400(body: bytes) -> None:
     outcome = receive(runtime(), delivery(body))
     assert outcome.response.status == 400
     assert outcome.events == ()
+
+
+def changed(fixture: str, change: Callable[[dict[str, Any]], object]) -> bytes:
+    """The fixture with `change` made to its first change's value."""
+    body = json.loads((PAYLOADS / fixture).read_text())
+    change(body["entry"][0]["changes"][0]["value"])
+    return json.dumps(body).encode()
+
+
+VALUE = "entry[0].changes[0].value"
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (changed("text.json", lambda v: v["messages"][0].update(timestamp=1e20)),
+     f"{VALUE}.messages[0].timestamp: 1e+20 is not a time"),
+    (changed("text.json", lambda v: v["messages"][0].update(timestamp="-1")),
+     f'{VALUE}.messages[0].timestamp: "-1" is not a time'),
+    (changed("text.json", lambda v: v["contacts"][0].update(wa_id=["16505551234"])),
+     f"{VALUE}.contacts[0].wa_id: expected a string, got a list"),
+    (changed("text.json", lambda v: v["messages"][0]["text"].update(body=4471)),
+     f"{VALUE}.messages[0].text.body: expected a string, got 4471"),
+    (changed("location.json", lambda v: v["messages"][0]["location"].update(latitude=91)),
+     f"{VALUE}.messages[0].location.latitude: 91 is not a number from -90 to 90"),
+    (changed("statuses.json", lambda v: v["statuses"][2].update(timestamp=2**70)),
+     f"{VALUE}.statuses[2].timestamp: 1180591620717411303424 is not a time"),
+])
+def test_a_field_of_the_wrong_type_or_range_refuses_the_delivery_naming_it(
+        body: bytes, reason: str) -> None:
+    assert receive(runtime(), delivery(body)) == WebhookOutcome(WebhookResponse(400, reason))
+
+
+def test_one_unreadable_message_refuses_the_whole_batch() -> None:
+    batch = json.loads((PAYLOADS / "batch.json").read_text())
+    batch["entry"][1]["changes"][0]["value"]["statuses"][1]["id"] = None
+    outcome = receive(runtime(), delivery(json.dumps(batch).encode()))
+    assert outcome == WebhookOutcome(WebhookResponse(
+        400, "entry[1].changes[0].value.statuses[1].id: missing"))
 
 
 def test_window_is_24_hours_after_the_customers_last_message() -> None:

@@ -8,14 +8,14 @@ The gateway's API, as its README documents it:
 - messages are sent by POSTing `{"from", "to", "text"}` to `{api_base_url}/messages` with
   `Authorization: Bearer <api key>`, answered `{"id"}`, or `{"error": {"code", "message"}}`.
 
-Only the public plugin interface is imported: `supportctl.plugins.channel` and this package.
+Only the public plugin interface is imported: `supportctl.plugins.channel`,
+`supportctl.plugins.json_values` and this package.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -36,6 +36,7 @@ from supportctl.plugins.channel import (
     WebhookRequest,
     send_in_order,
 )
+from supportctl.plugins.json_values import Node, describe
 
 from . import SmsChannel
 
@@ -62,29 +63,6 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [*parts, text] if text or not parts else parts
 
 
-def _field(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise WebhookRejected(400, f"{name} is missing or not a string")
-    return value
-
-
-def _optional(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    return None if value is None else str(value)
-
-
-def _time(body: dict[str, Any], name: str) -> datetime:
-    text = _field(body, name)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise WebhookRejected(400, f"{name} {text!r} is not an ISO 8601 time") from exc
-    if at.tzinfo is None:
-        raise WebhookRejected(400, f"{name} {text!r} has no UTC offset")
-    return at
-
-
 class SmsChannelRuntime(ChannelRuntime):
     """One phone number at the SMS gateway: no messaging window, text only."""
 
@@ -105,33 +83,34 @@ class SmsChannelRuntime(ChannelRuntime):
 
     def parse(self, request: WebhookRequest) -> list[InboundEvent]:
         """The delivery's event; a message to another number of the same gateway account is
-        not this channel's, and is acknowledged without events."""
+        not this channel's, and is acknowledged without events. A field of the wrong type
+        raises Malformed, which `receive` answers with a 400 naming it."""
         body = request.json()
         if not isinstance(body, dict):
             raise WebhookRejected(400, "a delivery is a JSON object")
-        kind = body.get("type")
+        delivery = Node(body)
+        kind = delivery["type"].text()
         if kind == "message":
-            if _field(body, "to") != self.config.phone_number:
+            if delivery["to"].ident() != self.config.phone_number:
                 return []
-            return [self._message(body)]
+            return [self._message(delivery)]
         if kind == "receipt":
-            return [self._receipt(body)]
-        raise WebhookRejected(400, f"unknown delivery type {kind!r}")
+            return [self._receipt(delivery)]
+        raise WebhookRejected(400, f"unknown delivery type {describe(kind)}")
 
-    def _message(self, body: dict[str, Any]) -> InboundMessage:
-        sender = _field(body, "from")
-        text = body.get("text")
-        return InboundMessage(self.channel_id, _field(body, "id"),
-                              ContactRef(sender, phone=sender), _time(body, "received_at"),
-                              text=text if isinstance(text, str) else "")
+    def _message(self, body: Node) -> InboundMessage:
+        sender = body["from"].ident()
+        return InboundMessage(self.channel_id, body["id"].ident(),
+                              ContactRef(sender, phone=sender), body["received_at"].iso_time(),
+                              text=body["text"].text() or "")
 
-    def _receipt(self, body: dict[str, Any]) -> DeliveryStatus:
-        state = STATES.get(str(body.get("status")))
+    def _receipt(self, body: Node) -> DeliveryStatus:
+        state = STATES.get(body["status"].text() or "")
         if state is None:
-            raise WebhookRejected(400, f"unknown status {body.get('status')!r}")
-        return DeliveryStatus(self.channel_id, _field(body, "message_id"), state,
-                              _time(body, "at"), _optional(body, "to"),
-                              _optional(body, "error_code"), _optional(body, "error_message"))
+            raise WebhookRejected(400, f"unknown status {describe(body['status'].value)}")
+        return DeliveryStatus(self.channel_id, body["message_id"].ident(), state,
+                              body["at"].iso_time(), body["to"].optional_ident(),
+                              body["error_code"].code(), body["error_message"].text())
 
     # --- outbound -----------------------------------------------------------------------------
 

@@ -80,10 +80,22 @@ def test_a_receipt_becomes_a_delivery_status(status: str, state: DeliveryState) 
     (delivery({**MESSAGE, "received_at": "yesterday"}), 400),
     (delivery({**MESSAGE, "received_at": "2026-11-23T14:05:09"}), 400),
     (delivery({**MESSAGE, "from": 4155550123}), 400),
+    (delivery({**MESSAGE, "text": 42}), 400),
+    (delivery({**MESSAGE, "id": ["in_01"]}), 400),
+    (delivery({**MESSAGE, "received_at": "0001-01-01T00:00:00+01:00"}), 400),
+    (delivery({**MESSAGE, "received_at": 1795424400}), 400),
+    (WebhookRequest("POST", body=b"[" * 10_000 + b"]" * 10_000,
+                    headers=Headers({"X-Sms-Signature": signature(
+                        SECRET, b"[" * 10_000 + b"]" * 10_000)})), 400),
     (WebhookRequest("GET"), 405)])
 def test_what_is_refused(request_: WebhookRequest, status: int) -> None:
     outcome = receive(runtime(), request_)
     assert (outcome.response.status, outcome.events) == (status, ())
+
+
+def test_a_field_of_the_wrong_type_is_named() -> None:
+    outcome = receive(runtime(), delivery({**MESSAGE, "received_at": "yesterday"}))
+    assert outcome.response.body == 'received_at: "yesterday" is not an ISO 8601 time'
 
 
 def test_a_message_to_another_number_is_not_this_channels() -> None:
