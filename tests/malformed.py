@@ -345,7 +345,7 @@ def problems(value: Any, hint: Any, path: str) -> list[str]:
 
 
 def assert_well_formed(event: InboundEvent, channel_id: str) -> None:
-    """`event` has its declared types, ids, and survives the inbox's JSON unchanged."""
+    """`event` has its declared types, ids, and survives the receipts queue's JSON unchanged."""
     assert problems(event, type(event), type(event).__name__) == []
     assert event.channel_id == channel_id and event.external_id
     assert event_from_json(json.loads(json.dumps(event_to_json(event)))) == event

@@ -56,7 +56,7 @@ DELIVERIES = 300  # broken ones, sent at once
 AT_ONCE = 32  # requests in flight together
 LONG = 50_000  # characters of a long string: over WeChat's 64 KiB in safe mode, not elsewhere
 REPLAYS = 4  # times each replayed delivery is sent, at once
-DRAIN_ROUNDS = 50  # inbox batches processed after the storm, at most
+DRAIN_ROUNDS = 50  # receipt batches processed after the storm, at most
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,11 @@ async def send_all(r: Running, requests: list[Sent]) -> list[int]:
 
 
 async def drain(r: Running) -> None:
-    """Process what the webhooks stored but left to the inbox worker (which is not running)."""
+    """Process what the webhooks stored but left to the receipts worker (which is not running)."""
     for _ in range(DRAIN_ROUNDS):
-        if not await r.server.inbox.run_once():
+        if not await r.server.receipts.run_once():
             return
-    raise AssertionError(f"the inbox still had work after {DRAIN_ROUNDS} rounds")
+    raise AssertionError(f"the receipts queue still had work after {DRAIN_ROUNDS} rounds")
 
 
 async def stored(r: Running) -> tuple[int, int]:
