@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from supportctl.plugins.json_values import unicode_text
 from supportctl.runtime import openapi
 from supportctl.runtime.desk import may_see, teams_of
 from supportctl.runtime.feed import AGENTS_TOPIC
@@ -146,7 +147,8 @@ def limit_of(query: Mapping[str, str]) -> int:
 
 
 def bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
+    # bytes that are not UTF-8 arrive as lone surrogates: no token, not a 500
+    header = unicode_text(request.headers.get("Authorization", ""))
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

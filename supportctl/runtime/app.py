@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from supportctl.plugins.channel import WebhookRejected, WebhookRequest, receive
+from supportctl.plugins.json_values import unicode_text
 from supportctl.runtime import agent_api
 from supportctl.runtime.metrics import CONTENT_TYPE
 from supportctl.runtime.passive import process_and_reply, replyable
@@ -123,7 +124,7 @@ async def reload(request: web.Request) -> web.Response:
     token = server.settings.admin_token
     if token is None:
         return error(404, "reloading over HTTP is off: set SUPPORTCTL_ADMIN_TOKEN")
-    given = request.headers.get("Authorization", "")
+    given = unicode_text(request.headers.get("Authorization", ""))
     expected = f"Bearer {token.get_secret_value()}"
     if not hmac.compare_digest(given.encode(), expected.encode()):
         return web.json_response({"error": "admin token required"}, status=401,

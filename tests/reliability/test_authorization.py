@@ -149,3 +149,19 @@ def test_web_chat_tokens_read_only_their_own_conversation(tmp_path: Path) -> Non
         assert theirs[0] == 200 and "Ada's secret" not in theirs[1]
         assert forged == (401, []) and elsewhere == (401, [])  # a token is for its channel
     run(body, tmp_path)
+
+
+def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash(tmp_path: Path) -> None:
+    async def body(load: Load) -> None:
+        host, port = load.r.url.removeprefix("http://").split(":")
+        for path in ("/api/v1/me", "/-/reload"):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            method = b"POST" if path == "/-/reload" else b"GET"
+            writer.write(method + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                         b"Authorization: Bearer \xff\xfe\xc3\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
+    run(body, tmp_path, admin_token=ADMIN)
