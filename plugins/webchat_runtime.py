@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,7 @@ TOKEN_LIMIT = 512
 CURSOR_LIMIT = 200
 RETRY_AFTER_SECONDS = 5
 KEEPALIVE_SECONDS = 15.0
+RECHECK_SECONDS = 1.0  # an open stream asks whether its token still works this often
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 CORS_METHODS = "GET, POST"
@@ -168,6 +170,7 @@ class WebChatRuntime(ChannelRuntime):
     def __init__(self, channel_id: str, config: Any, **kwargs: Any) -> None:
         super().__init__(channel_id, config, **kwargs)
         self.keepalive: float = KEEPALIVE_SECONDS
+        self.recheck: float = RECHECK_SECONDS
         self.clock: Clock = SystemClock()
         self.idle_ttl = parse_duration(self.config.token_ttl)
         self._closing = asyncio.Event()
@@ -302,6 +305,14 @@ class WebChatRuntime(ChannelRuntime):
     async def _contact(self, request: web.Request, host: ChannelHost,
                        query_token: bool = False) -> str:
         """The customer behind the request's token (header, or `?token=` when allowed)."""
+        token = self._token(request, query_token)
+        contact = await host.token_owner(self.channel_id, token, idle_ttl=self.idle_ttl)
+        if contact is None:
+            raise _unauthorized("the token is not valid or has expired", invalid=True)
+        return contact
+
+    def _token(self, request: web.Request, query_token: bool) -> str:
+        """The request's token as given (not yet checked against the host)."""
         header = _header(request, "Authorization")
         token: str | None = None
         if header is not None:
@@ -315,10 +326,7 @@ class WebChatRuntime(ChannelRuntime):
             raise _unauthorized("a token is required (Authorization: Bearer <token>)")
         if len(token) > TOKEN_LIMIT:
             raise _unauthorized("the token is not valid", invalid=True)
-        contact = await host.token_owner(self.channel_id, token, idle_ttl=self.idle_ttl)
-        if contact is None:
-            raise _unauthorized("the token is not valid or has expired", invalid=True)
-        return contact
+        return token
 
     @staticmethod
     def _cursor(value: str | None) -> str | None:
@@ -400,7 +408,9 @@ class WebChatRuntime(ChannelRuntime):
                     **self._cors_headers(request)})
                 await response.prepare(request)
                 try:
-                    await self._pump(response, history, live)
+                    token = self._token(request, True)
+                    await self._pump(response, history, live, lambda: host.token_valid(
+                        self.channel_id, token, self.idle_ttl))
                     if not self._disconnected(request):
                         await response.write_eof()
                 except ConnectionError:
@@ -418,21 +428,29 @@ class WebChatRuntime(ChannelRuntime):
         return transport is None or transport.is_closing()
 
     async def _pump(self, response: web.StreamResponse, history: list[ChatItem],
-                    live: AsyncIterator[ChatItem]) -> None:
+                    live: AsyncIterator[ChatItem],
+                    still_valid: Callable[[], Awaitable[bool]]) -> None:
         """History, then live items not already shown, with keepalive comments in between;
-        returns when the client disconnects, the watch ends or the runtime closes."""
+        returns when the client disconnects, the watch ends, the runtime closes or, within
+        `recheck` seconds, when the token stops working (expired, or the session ended)."""
         seen: set[str] = set()
         for item in history:
             seen.add(item.id)
             await response.write(sse_event(item))
         closing: asyncio.Future[Any] = asyncio.ensure_future(self._closing.wait())
         following: asyncio.Future[Any] | None = None
+        written = checked = time.monotonic()
         try:
             while not self._closing.is_set():
                 if following is None:
                     following = asyncio.ensure_future(anext(live))
-                done, _ = await asyncio.wait({following, closing}, timeout=self.keepalive,
+                done, _ = await asyncio.wait({following, closing},
+                                             timeout=min(self.keepalive, self.recheck),
                                              return_when=asyncio.FIRST_COMPLETED)
+                if time.monotonic() - checked >= self.recheck:
+                    if not await still_valid():
+                        return
+                    checked = time.monotonic()
                 if following in done:
                     try:
                         item = following.result()
@@ -442,8 +460,10 @@ class WebChatRuntime(ChannelRuntime):
                     if item.id in seen:
                         continue
                     await response.write(sse_event(item))
-                elif not done:
+                    written = time.monotonic()
+                elif not done and time.monotonic() - written >= self.keepalive:
                     await response.write(b": keepalive\n\n")
+                    written = time.monotonic()
         finally:
             closing.cancel()
             if following is not None and not following.done():

@@ -355,6 +355,10 @@ class ChannelHost(Protocol):
     async def token_owner(self, channel_id: str, token: str, idle_ttl: timedelta) -> str | None:
         """The customer a token belongs to, if valid and used within `idle_ttl`; marks the use."""
 
+    async def token_valid(self, channel_id: str, token: str, idle_ttl: timedelta) -> bool:
+        """Whether `token_owner` would accept the token now, without marking a use: an open
+        stream asks every second and ends when it is no longer so."""
+
     async def history(self, channel_id: str, external_user_id: str,
                       after: str | None = None) -> list[ChatItem]:
         """The customer's messages on this channel, oldest first, after the id `after`."""

@@ -66,6 +66,13 @@ class Host(ChannelHost):
             raise HostUnavailable(str(exc)) from exc
         return found.subject if found is not None else None
 
+    async def token_valid(self, channel_id: str, token: str, idle_ttl: timedelta) -> bool:
+        try:
+            return await self.store.token_valid("contact", hash_token(token), self.clock.now(),
+                                                channel=channel_id, idle_ttl=idle_ttl)
+        except StoreError as exc:
+            raise HostUnavailable(str(exc)) from exc
+
     async def history(self, channel_id: str, external_user_id: str,
                       after: str | None = None) -> list[ChatItem]:
         try:

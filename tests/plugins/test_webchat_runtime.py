@@ -100,6 +100,9 @@ class FakeHost:
         token.encode()  # the server hashes the UTF-8 of it
         return self.tokens.get(token)
 
+    async def token_valid(self, channel_id: str, token: str, idle_ttl: timedelta) -> bool:
+        return token in self.tokens
+
     async def history(self, channel_id: str, external_user_id: str,
                       after: str | None = None) -> list[ChatItem]:
         if self.unavailable:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import ClientResponse
@@ -165,3 +166,26 @@ def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_crash(tmp_pat
             writer.close()
             assert answer.startswith(b"HTTP/1.1 401"), answer[:80]
     run(body, tmp_path, admin_token=ADMIN)
+
+
+def test_an_expired_web_chat_session_ends_its_open_stream_within_a_second(
+        tmp_path: Path) -> None:
+    async def body(load: Load) -> None:
+        ada, bob = await load.customer("menu", "Ada"), await load.customer("menu", "Bob")
+        streams = {}
+        for name, token in (("ada", ada), ("bob", bob)):
+            streams[name] = await load.r.http.get(
+                f"{load.r.url}/channels/menu/stream",
+                headers={"Authorization": f"Bearer {token}"})
+            assert streams[name].status == 200
+        await load.write("menu", bob, "still here", "b1")  # bob's token is used now
+        load.clock.advance(timedelta(days=30) - timedelta(minutes=1))
+        await load.write("menu", bob, "and now", "b2")
+        load.clock.advance(timedelta(minutes=2))  # ada unused for longer than token_ttl: 30d
+        assert await ended(streams["ada"]) < ENDS_WITHIN
+        line = b""
+        while b"and now" not in line:  # bob's stream goes on
+            line = await asyncio.wait_for(streams["bob"].content.readline(), 5)
+            assert line, "bob's stream ended too"
+        streams["bob"].close()
+    run(body, tmp_path)
