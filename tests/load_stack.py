@@ -25,8 +25,12 @@ STACK = FIXTURES / "stacks" / "load.yaml"
 LIFECYCLE = FIXTURES / "stacks" / "lifecycle.yaml"
 WA_PAYLOAD = json.loads((FIXTURES / "payloads" / "whatsapp" / "text.json").read_text())
 APP_SECRET = "load-app-secret"
+TG_TOKEN = "6012345678:AAE-load-token"
+TG_SECRET = "load-telegram-secret"
 ENV = {"WA_ACCESS_TOKEN": "t", "WA_APP_SECRET": APP_SECRET, "WA_VERIFY_TOKEN": "v",
-       "WA_API_BASE": "http://127.0.0.1:9", "SLACK_WEBHOOK_URL": "https://hooks.example/x"}
+       "WA_API_BASE": "http://127.0.0.1:9", "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+       "TELEGRAM_SECRET_TOKEN": TG_SECRET, "TG_API_BASE": "http://127.0.0.1:9",
+       "SLACK_WEBHOOK_URL": "https://hooks.example/x"}
 MONDAY_NOON = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
@@ -67,6 +71,17 @@ class Load:
                                     headers=headers) as answer:
             assert answer.status == 200, await answer.text()
 
+    async def telegram(self, user: int, update_id: int, text: str) -> None:
+        """A Telegram update: a private message from `user`."""
+        person = {"id": user, "is_bot": False, "first_name": f"User{user}"}
+        update = {"update_id": update_id, "message": {
+            "message_id": update_id, "from": person, "chat": {**person, "type": "private"},
+            "date": int(self.clock.now().timestamp()), "text": text}}
+        async with self.r.http.post(f"{self.r.url}/channels/tg/webhook", json=update,
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+                                    ) as answer:
+            assert answer.status == 200, await answer.text()
+
     async def conversations(self, channel: str) -> list[Conversation]:
         """The channel's conversations once every stored receipt has been processed."""
         for _ in range(500):  # bounded: 10 s
@@ -96,9 +111,12 @@ def run(body: Callable[[Load], Awaitable[None]], tmp_path: Path, stack: Path = S
 
 
 @asynccontextmanager
-async def loaded(tmp: Path, stack: Path, at: datetime, **settings: Any) -> AsyncIterator[Load]:
+async def loaded(tmp: Path, stack: Path = STACK, at: datetime = MONDAY_NOON,
+                 env: dict[str, str] | None = None, **settings: Any) -> AsyncIterator[Load]:
+    """The stack served with `ENV` (and `env` over it), its receipts worker running."""
     clock = FrozenClock(at)
-    async with serving(stack, tmp / "load.db", clock, ENV, **settings) as running:
+    async with serving(stack, tmp / "load.db", clock, {**ENV, **(env or {})},
+                       **settings) as running:
         # as serve runs it: what a request does not process before answering, the worker does
         stop = asyncio.Event()
         worker = asyncio.create_task(running.server.receipts.run(stop))
