@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(
         10.0, gt=0, le=600, description="seconds to drain requests and the outbox on shutdown",
     )
+    database_busy_timeout: float = Field(
+        5.0, gt=0, le=300, description="seconds a write waits for a database lock held by "
+        "another process before the request answers 503 (the channel delivers again)",
+    )
     max_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="largest accepted request body; larger get 413",
     )

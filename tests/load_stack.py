@@ -112,16 +112,19 @@ def run(body: Callable[[Load], Awaitable[None]], tmp_path: Path, stack: Path = S
 
 @asynccontextmanager
 async def loaded(tmp: Path, stack: Path = STACK, at: datetime = MONDAY_NOON,
-                 env: dict[str, str] | None = None, **settings: Any) -> AsyncIterator[Load]:
-    """The stack served with `ENV` (and `env` over it), its receipts worker running."""
+                 env: dict[str, str] | None = None, worker: bool = True,
+                 **settings: Any) -> AsyncIterator[Load]:
+    """The stack served with `ENV` (and `env` over it), its receipts worker running unless
+    `worker` is False (then the test runs it by hand)."""
     clock = FrozenClock(at)
     async with serving(stack, tmp / "load.db", clock, {**ENV, **(env or {})},
                        **settings) as running:
         # as serve runs it: what a request does not process before answering, the worker does
         stop = asyncio.Event()
-        worker = asyncio.create_task(running.server.receipts.run(stop))
+        task = asyncio.create_task(running.server.receipts.run(stop)) if worker else None
         try:
             yield Load(running, clock)
         finally:
             stop.set()
-            await worker
+            if task is not None:
+                await task

@@ -107,7 +107,8 @@ class Server:
         try:
             live = load_live(stack_path, env, clock.now(), http=http)
             register_secrets(live.secrets)
-            store = store or await open_store(settings.database_url)
+            store = store or await open_store(settings.database_url,
+                                              busy_timeout=settings.database_busy_timeout)
         except BaseException:
             await http.close()
             raise

@@ -7,14 +7,16 @@ from supportctl.store.sqlite import SQLiteStore
 from supportctl.store.url import DEFAULT_URL, DatabaseMissing, InvalidDatabaseURL, parse_url
 
 
-async def open_store(url: str = DEFAULT_URL, *, create: bool = True) -> Store:
+async def open_store(url: str = DEFAULT_URL, *, create: bool = True,
+                     busy_timeout: float = 5.0) -> Store:
     """Open the database a URL names, applying pending migrations. With `create=False` a
     database that does not exist yet raises DatabaseMissing instead of being made empty: for
-    commands that only make sense on the database a server already uses."""
+    commands that only make sense on the database a server already uses. `busy_timeout`:
+    seconds a write waits for a lock another process holds before it is `Unavailable`."""
     parsed = parse_url(url)
     if not create and not parsed.path.exists():
         raise DatabaseMissing(url, parsed.path)
-    return await SQLiteStore.open(parsed.path)
+    return await SQLiteStore.open(parsed.path, busy_timeout=busy_timeout)
 
 
 async def upgrade(url: str = DEFAULT_URL) -> tuple[int, int]:
