@@ -14,7 +14,7 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from load_stack import LIFECYCLE, MONDAY_NOON, Load, run
+from load_stack import LIFECYCLE, MONDAY_NOON, STACK, Load, run
 
 from supportctl.store.records import Conversation, ConversationStatus, Direction
 
@@ -147,3 +147,24 @@ def test_concurrent_ticks_at_a_shift_end_hand_each_conversation_over_once(
             assert len(handovers) == 1 and reasons.count("queue") == 1, (handovers, reasons)
     run(body, tmp_path, LIFECYCLE, MONDAY_NOON.replace(hour=10))
 
+
+
+def test_a_reload_with_an_invalid_stack_under_load_keeps_the_old_one_serving(
+        tmp_path: Path) -> None:
+    edited = tmp_path / "stack.yaml"
+    edited.write_text(STACK.read_text())
+
+    async def body(load: Load) -> None:
+        version = load.r.server.live().version
+        tokens = await asyncio.gather(*(load.customer("turns", f"R{n}") for n in range(30)))
+        edited.write_text(edited.read_text().replace("to: trio", "to: no-such-team"))
+        writes = [load.write("turns", token, "Hello", "m1") for token in tokens]
+        results = await asyncio.gather(load.r.server.reload(), *writes, load.r.server.reload())
+        for result in (results[0], results[-1]):
+            assert not result.ok and result.version == version
+            assert any("no-such-team" in d["message"] for d in result.diagnostics), \
+                result.diagnostics
+        assert load.r.server.live().version == version
+        conversations = await load.conversations("turns")
+        assert held_by(conversations) == {"tom": 10, "tim": 10, "tara": 10}
+    run(body, tmp_path, edited)
