@@ -25,7 +25,7 @@ from supportctl.routing.handover import Handover, OpenConversation, Queued, drai
 from supportctl.runtime.clock import Clock
 from supportctl.runtime.feed import Feed
 from supportctl.runtime.lifecycle import agents, system
-from supportctl.runtime.lifecycle.frame import Frame
+from supportctl.runtime.lifecycle.frame import Frame, LoadNeeded
 from supportctl.runtime.lifecycle.handoff import max_open
 from supportctl.runtime.lifecycle.inbound import Arrival, Customer, on_message
 from supportctl.runtime.live import LiveStack
@@ -52,6 +52,7 @@ log = structlog.get_logger("supportctl.runtime")
 MAX_CONFLICTS = 25
 
 Step = Callable[[Frame], Transition | None]
+Read = Callable[[bool], Awaitable[Snapshot]]  # a snapshot, with the agents' load or not
 
 
 class _Conflicted:
@@ -75,7 +76,7 @@ class Desk:
         self.queued = queued  # wakes the workers of the jobs a change queued
         self._contended = asyncio.Lock()  # attempts after a conflict take turns
 
-    async def change(self, read: Callable[[], Awaitable[Snapshot]], step: Step, *,
+    async def change(self, read: Read, step: Step, *,
                      finish: tuple[str, str] | None = None, hold: Lease | None = None,
                      live: LiveStack | None = None) -> Applied | None:
         """Read, decide, apply (again while the state changes meanwhile), publish; None when
@@ -86,24 +87,31 @@ class Desk:
         thirty-odd tries instead of thirty squared. The database still decides: the turns only
         spare work, replicas on one database stay correct without them."""
         live = live or self.live()
+        load = [False]  # whether this input routes: then every attempt reads the load at once
         for attempt in range(MAX_CONFLICTS):
             if attempt == 0:
-                outcome = await self._attempt(live, read, step, finish, hold)
+                outcome = await self._attempt(live, read, step, finish, hold, load)
             else:
                 async with self._contended:
-                    outcome = await self._attempt(live, read, step, finish, hold)
+                    outcome = await self._attempt(live, read, step, finish, hold, load)
             if not isinstance(outcome, _Conflicted):
                 return outcome
             self.metrics.conflicts.inc()
         raise Busy(f"the conversation changed {MAX_CONFLICTS} times while a change to it was "
                    "being computed")
 
-    async def _attempt(self, live: LiveStack, read: Callable[[], Awaitable[Snapshot]],
-                       step: Step, finish: tuple[str, str] | None,
-                       hold: Lease | None) -> Applied | _Conflicted | None:
-        snapshot = await read()
+    async def _attempt(self, live: LiveStack, read: Read, step: Step,
+                       finish: tuple[str, str] | None, hold: Lease | None,
+                       load: list[bool]) -> Applied | _Conflicted | None:
+        snapshot = await read(load[0])
         frame = Frame(live, snapshot, self.clock.now(), self.public_url, new_id())
-        transition = step(frame)
+        try:
+            transition = step(frame)
+        except LoadNeeded:
+            load[0] = True
+            snapshot = await read(True)
+            frame = Frame(live, snapshot, self.clock.now(), self.public_url, frame.fresh_id)
+            transition = step(frame)
         if transition is None:
             if finish is not None:
                 await self.store.finish(finish[0], finish[1], frame.now)
@@ -117,8 +125,8 @@ class Desk:
             self.queued(applied)
         return applied
 
-    def _of(self, conversation_id: str) -> Callable[[], Awaitable[Snapshot]]:
-        return lambda: self.store.snapshot(conversation_id)
+    def _of(self, conversation_id: str) -> Read:
+        return lambda load: self.store.snapshot(conversation_id, load=load)
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -141,7 +149,8 @@ class Desk:
         applied = await self.change(self._inbound(event), step, finish=finish,
                                     hold=self._hold(event.channel_id))
         assert applied is not None
-        log.info("message received", kind=arrived[0].value,
+        # debug: one line per message costs as much as processing it when the desk is busy
+        log.debug("message received", kind=arrived[0].value,
                  conversation_id=applied.conversation.id, channel=event.channel_id,
                  status=applied.conversation.status.value, team=applied.conversation.team,
                  agent=applied.conversation.agent)
@@ -153,11 +162,11 @@ class Desk:
         return await self.change(self._inbound(event),
                                  lambda frame: system.on_parked(frame, event, error, attempts))
 
-    def _inbound(self, event: Customer) -> Callable[[], Awaitable[Snapshot]]:
+    def _inbound(self, event: Customer) -> Read:
         ref = event.contact
-        return lambda: self.store.inbound_snapshot(
+        return lambda load: self.store.inbound_snapshot(
             event.channel_id, ref.external_id, self.clock.now(), name=ref.name,
-            language=ref.language, phone=ref.phone, email=ref.email)
+            language=ref.language, phone=ref.phone, email=ref.email, load=load)
 
     def _hold(self, channel: str) -> Lease | None:
         hold = HOLD.get()

@@ -64,9 +64,11 @@ def fetch_conversations(c: sqlite3.Connection, where: str, params: Sequence[obje
 
 def load(c: sqlite3.Connection) -> tuple[dict[str, int], dict[str, str]]:
     """The agents' open conversations and the teams' round-robin positions."""
+    # the partial index holds only what agents hold; left to itself the planner picks the
+    # status index and counts every conversation waiting in a menu
     counts = {row[0]: row[1] for row in c.execute(
-        f"SELECT agent, COUNT(*) FROM conversations WHERE agent IS NOT NULL AND {HELD}"
-        " GROUP BY agent")}
+        "SELECT agent, COUNT(*) FROM conversations INDEXED BY conversations_held"
+        f" WHERE agent IS NOT NULL AND {HELD} GROUP BY agent")}
     positions = {row[0]: row[1] for row in c.execute("SELECT team, agent FROM round_robin")}
     return counts, positions
 
@@ -79,9 +81,9 @@ def _texts(c: sqlite3.Connection, conversation_id: str) -> tuple[str, ...]:
     return tuple(text for text in texts if isinstance(text, str))
 
 
-def snapshot_of(c: sqlite3.Connection, conversation: Conversation | None,
-                contact: Contact) -> Snapshot:
-    counts, positions = load(c)
+def snapshot_of(c: sqlite3.Connection, conversation: Conversation | None, contact: Contact,
+                with_load: bool = True) -> Snapshot:
+    counts, positions = load(c) if with_load else (None, None)
     texts = _texts(c, conversation.id) if conversation is not None else ()
     return Snapshot(conversation, contact, counts, positions, texts)
 
@@ -92,22 +94,24 @@ def latest_on(c: sqlite3.Connection, contact_id: str, channel: str) -> Conversat
     return found[0] if found else None
 
 
-def insert_message(c: sqlite3.Connection, conversation_id: str, entry: NewMessage,
-                   at: datetime, hold: Lease | None) -> Message:
-    """Store a message inside the caller's transaction; an outbound one joins the outbox."""
-    inbound = entry.direction is Direction.IN
-    status = MessageStatus.RECEIVED if inbound else MessageStatus.QUEUED
-    message = Message(new_id(), conversation_id, entry.direction, entry.channel,
-                      entry.external_id, entry.payload, status, at, entry.author)
-    c.execute("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
-              " payload, status, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              (message.id, conversation_id, entry.direction.value, entry.channel,
-               entry.external_id, rows.dumps(entry.payload), status.value, entry.author,
-               to_micros(at)))
-    if not inbound:
-        jobs.insert_job(c, Queue.OUTBOX, message.id, entry.channel, {}, at,
-                        conversation_id=conversation_id, lease=hold)
-    return message
+def new_message(conversation_id: str, entry: NewMessage, at: datetime) -> Message:
+    status = MessageStatus.RECEIVED if entry.direction is Direction.IN else MessageStatus.QUEUED
+    return Message(new_id(), conversation_id, entry.direction, entry.channel, entry.external_id,
+                   entry.payload, status, at, entry.author)
+
+
+def insert_messages(c: sqlite3.Connection, messages: Sequence[Message], at: datetime,
+                    hold: Lease | None) -> None:
+    """Store messages inside the caller's transaction; outbound ones join the outbox."""
+    c.executemany("INSERT INTO messages (id, conversation_id, direction, channel, external_id,"
+                  " payload, status, author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  [(m.id, m.conversation_id, m.direction.value, m.channel, m.external_id,
+                    rows.dumps(m.payload), m.status.value, m.author, to_micros(at))
+                   for m in messages])
+    for message in messages:
+        if message.direction is Direction.OUT:
+            jobs.insert_job(c, Queue.OUTBOX, message.id, message.channel, {}, at,
+                            conversation_id=message.conversation_id, lease=hold)
 
 
 def _check(c: sqlite3.Connection, conversation_id: str, entry: Assign) -> None:
@@ -125,7 +129,8 @@ def _check(c: sqlite3.Connection, conversation_id: str, entry: Assign) -> None:
             raise Conflict(f"team {entry.team} assigned by round robin meanwhile")
 
 
-def _assign(c: sqlite3.Connection, conversation_id: str, entry: Assign, at: datetime) -> Event:
+def _assign(c: sqlite3.Connection, conversation_id: str, entry: Assign, at: datetime) -> None:
+    """Record an assignment (its event is logged by the caller), its preconditions checked."""
     _check(c, conversation_id, entry)
     c.execute("INSERT INTO assignments (id, conversation_id, team, agent, rule, reason, at)"
               " VALUES (?, ?, ?, ?, ?, ?, ?)", (new_id(), conversation_id, entry.team,
@@ -135,7 +140,6 @@ def _assign(c: sqlite3.Connection, conversation_id: str, entry: Assign, at: date
         c.execute("INSERT INTO round_robin (team, agent, updated_at) VALUES (?, ?, ?)"
                   " ON CONFLICT (team) DO UPDATE SET agent = excluded.agent,"
                   " updated_at = excluded.updated_at", (entry.team, entry.agent, to_micros(at)))
-    return rows.add_event(c, conversation_id, EventKind.ASSIGNED, entry.data, at)
 
 
 def _write_row(c: sqlite3.Connection, t: Transition) -> str:
@@ -184,15 +188,19 @@ def apply_transition(c: sqlite3.Connection, t: Transition, finish: tuple[str, st
     messages: list[Message] = []
     for entry in t.log:
         if isinstance(entry, NewEvent):
-            events.append(rows.add_event(c, conversation_id, entry.kind, entry.data, at))
+            events.append(Event(new_id(), conversation_id, entry.kind, entry.data, at))
         elif isinstance(entry, NewMessage):
-            message = insert_message(c, conversation_id, entry, at, hold)
+            message = new_message(conversation_id, entry, at)
             messages.append(message)
-            events.append(rows.add_event(c, conversation_id, EventKind.MESSAGE, {
+            events.append(Event(new_id(), conversation_id, EventKind.MESSAGE, {
                 "message_id": message.id, "direction": entry.direction.value,
                 "channel": entry.channel, "author": entry.author}, at))
         else:
-            events.append(_assign(c, conversation_id, entry, at))
+            _assign(c, conversation_id, entry, at)
+            events.append(Event(new_id(), conversation_id, EventKind.ASSIGNED, entry.data, at))
+    if messages:
+        insert_messages(c, messages, at, hold)
+    rows.add_events(c, events)
     if t.cancel_timers:
         jobs.cancel_timers(c, conversation_id, sorted(t.cancel_timers))
     for timer in t.timers:
@@ -245,10 +253,11 @@ class SQLiteConversations:
 
     _db: Database
 
-    async def snapshot(self, conversation_id: str) -> Snapshot:
+    async def snapshot(self, conversation_id: str, *, load: bool = True) -> Snapshot:
         def work(c: sqlite3.Connection) -> Snapshot:
             conversation = rows.fetch_conversation(c, conversation_id)
-            return snapshot_of(c, conversation, rows.fetch_contact(c, conversation.contact_id))
+            return snapshot_of(c, conversation, rows.fetch_contact(c, conversation.contact_id),
+                               load)
         return await self._db.read(work)
 
     async def apply(self, transition: Transition, *, finish: tuple[str, str] | None = None,

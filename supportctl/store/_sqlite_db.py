@@ -121,15 +121,20 @@ class Database:
         except sqlite3.Error as exc:  # locked past the busy timeout, I/O error
             return [(False, Unavailable(f"{self.path}: {exc}"))] * len(works)
         outcomes: list[tuple[bool, object]] = []
+        alone = len(works) == 1  # no other write to shield: the transaction is its savepoint
         try:
             for work in works:
-                conn.execute("SAVEPOINT work")
+                if not alone:
+                    conn.execute("SAVEPOINT work")
                 try:
                     outcomes.append((True, work(conn)))
                 except Exception as exc:
-                    conn.execute("ROLLBACK TO work")
+                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO work")
                     outcomes.append((False, _store_error(self.path, exc)))
-                conn.execute("RELEASE work")
+                    if alone:
+                        return outcomes
+                if not alone:
+                    conn.execute("RELEASE work")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:  # the transaction itself failed: nothing was written
             if conn.in_transaction:

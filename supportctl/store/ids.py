@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
 from datetime import UTC, datetime
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base64's base32 alphabet to Crockford's: encoding is then one C call, not 26 Python steps
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode())
 
 
 _lock = threading.Lock()
@@ -25,11 +28,10 @@ def new_id() -> str:
         if value <= _last:
             value = _last + 1
         _last = value
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 130 bits in 26 characters of 5 bits: the 128-bit value after two zero bits, as the
+    # last 26 characters of the base32 of 160 bits (20 bytes, 32 characters, no padding)
+    encoded = base64.b32encode(value.to_bytes(20, "big")).translate(_TO_CROCKFORD)
+    return encoded[6:].decode()
 
 
 def to_micros(at: datetime) -> int:

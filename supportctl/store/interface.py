@@ -158,14 +158,16 @@ class Store(Protocol):
         both hold an open conversation on one channel, the dropped contact's is closed."""
 
     # conversations ------------------------------------------------------------------------
-    async def snapshot(self, conversation_id: str) -> Snapshot:
-        """What a transition of this conversation reads; NotFound if there is none."""
+    async def snapshot(self, conversation_id: str, *, load: bool = True) -> Snapshot:
+        """What a transition of this conversation reads (without the agents' load unless
+        `load`: reading it costs, and most inputs do not route); NotFound if there is none."""
 
     async def inbound_snapshot(self, channel: str, external_user_id: str, at: datetime, *,
                                name: str | None = None, language: str | None = None,
-                               phone: str | None = None, email: str | None = None) -> Snapshot:
+                               phone: str | None = None, email: str | None = None,
+                               load: bool = True) -> Snapshot:
         """`resolve_contact`, then what a transition of the contact's latest conversation on
-        `channel` reads (its conversation None when there is none)."""
+        `channel` reads (its conversation None when there is none), as `snapshot`."""
 
     async def apply(self, transition: Transition, *, finish: tuple[str, str] | None = None,
                     hold: Lease | None = None) -> Applied:

@@ -91,10 +91,11 @@ class SQLiteStore(SQLiteConversations, SQLiteJobs):
 
     async def inbound_snapshot(self, channel: str, external_user_id: str, at: datetime, *,
                                name: str | None = None, language: str | None = None,
-                               phone: str | None = None, email: str | None = None) -> Snapshot:
+                               phone: str | None = None, email: str | None = None,
+                               load: bool = True) -> Snapshot:
         def work(c: sqlite3.Connection) -> Snapshot:
             contact = _resolve(c, channel, external_user_id, at, name, language, phone, email)
-            return snapshot_of(c, latest_on(c, contact.id, channel), contact)
+            return snapshot_of(c, latest_on(c, contact.id, channel), contact, load)
         return await self._db.write(work)
 
     async def find_identity(self, channel: str, external_user_id: str) -> Identity | None:
@@ -375,13 +376,15 @@ def _resolve(c: sqlite3.Connection, channel: str, external_user_id: str, at: dat
             "SELECT contact_id FROM identities WHERE (phone = ? AND ? IS NOT NULL)"
             " OR (email = ? AND ? IS NOT NULL) ORDER BY created_at, contact_id LIMIT 1",
             (phone, phone, email, email)).fetchone()
-    if match is not None:
-        contact_id = match["contact_id"]
-    else:
-        contact_id = new_id()
+    contact_id = match["contact_id"] if match is not None else new_id()
+    if match is None:
         c.execute("INSERT INTO contacts (id, name, language, attributes, created_at)"
                   " VALUES (?, ?, ?, '{}', ?)", (contact_id, name, language, to_micros(at)))
     c.execute("INSERT INTO identities (channel, external_user_id, contact_id, phone,"
               " email, created_at) VALUES (?, ?, ?, ?, ?, ?)",
               (channel, external_user_id, contact_id, phone, email, to_micros(at)))
-    return rows.fetch_contact(c, contact_id)
+    if match is not None:
+        return rows.fetch_contact(c, contact_id)
+    # a new contact is what was just written: no need to read it back (the busiest path)
+    return Contact(contact_id, name, language, {}, at,
+                   (Identity(channel, external_user_id, contact_id, phone, email, at),))

@@ -134,11 +134,11 @@ class Applied:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a transition reads: the conversation (None when the input starts one), its contact,
-    the agents' load (open conversations per agent, each team's round-robin position) and the
-    texts the customer wrote in it (routing rules match on them), all read at one moment."""
+    the agents' load (open conversations per agent, each team's round-robin position; None when
+    read without it) and the texts the customer wrote in it (routing rules match on them)."""
 
     conversation: Conversation | None
     contact: Contact
-    open_counts: dict[str, int]
-    last_assigned: dict[str, str]
+    open_counts: dict[str, int] | None
+    last_assigned: dict[str, str] | None
     inbound_texts: tuple[str, ...] = ()

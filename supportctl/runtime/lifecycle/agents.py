@@ -36,7 +36,7 @@ def _active(frame: Frame) -> Changes:
     conversation = _current(frame)
     if conversation.status is ConversationStatus.CLOSED:
         raise ActionRefused(f"conversation {conversation.id} is closed; reopen it first")
-    return Changes(conversation, conversation, frame.now, frame.routing_state)
+    return Changes(conversation, conversation, frame)
 
 
 def _spoke(changes: Changes, frame: Frame, agent: str) -> None:
@@ -115,7 +115,7 @@ def on_reopen(frame: Frame, by: str) -> Transition:
     conversation = _current(frame)
     if conversation.status is not ConversationStatus.CLOSED:
         raise ActionRefused(f"conversation {conversation.id} is not closed")
-    changes = Changes(conversation, conversation, frame.now, frame.routing_state)
+    changes = Changes(conversation, conversation, frame)
     reopen_conversation(changes, frame, reason=f"reopened by {by}")
     touch(changes, frame)
     return changes.transition()
@@ -124,6 +124,6 @@ def on_reopen(frame: Frame, by: str) -> Transition:
 def on_note(frame: Frame, agent: str, text: str) -> Transition:
     """An internal note: seen by agents, never sent to the customer."""
     conversation = _current(frame)
-    changes = Changes(conversation, conversation, frame.now, frame.routing_state)
+    changes = Changes(conversation, conversation, frame)
     changes.event(EventKind.NOTE, {"author": agent, "text": text})
     return changes.transition()

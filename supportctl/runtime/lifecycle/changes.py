@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from supportctl.routing.assignment import RoutingState
+from supportctl.runtime.lifecycle.frame import Frame
 from supportctl.runtime.menu_engine import MenuState
 from supportctl.store.records import (
     JSON,
@@ -56,18 +57,31 @@ def menu_in(conversation: Conversation) -> MenuState | None:
 class Changes:
     """The transition of one conversation, from `before` (None: it starts now) to `state`."""
 
-    def __init__(self, before: Conversation | None, state: Conversation, now: datetime,
-                 routing: RoutingState) -> None:
+    def __init__(self, before: Conversation | None, state: Conversation,
+                 frame: Frame) -> None:
         self.version = before.version if before is not None else 0
         self.state = state
-        self.now = now
-        self.routing = routing  # the agents' load, as this transition's assignments leave it
+        self.now = frame.now
+        self._frame = frame
+        self._routing: RoutingState | None = None
         self.texts: list[str] = []  # what the customer wrote in this input (routing reads it)
         self._log: list[LogEntry] = []
         self._cancelled: set[TimerKind] = set()
         self._timers: dict[tuple[TimerKind, int], SetTimer] = {}
         self._notifications: list[NewNotification] = []
         self._csat: CsatScore | None = None
+
+    @property
+    def routing(self) -> RoutingState:
+        """The agents' load as this transition's assignments leave it; read from the frame
+        the first time a step needs it (LoadNeeded when the snapshot was read without it)."""
+        if self._routing is None:
+            self._routing = self._frame.routing_state
+        return self._routing
+
+    @routing.setter
+    def routing(self, state: RoutingState) -> None:
+        self._routing = state
 
     # --- state ----------------------------------------------------------------------------
 

@@ -30,6 +30,10 @@ def contact_attributes(contact: Contact) -> dict[str, Any]:
             "first_name": first, "language": contact.language, "phone": phone, "email": email}
 
 
+class LoadNeeded(Exception):
+    """The transition routes, and the snapshot was read without the agents' load."""
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     live: LiveStack
@@ -44,7 +48,12 @@ class Frame:
 
     @property
     def routing_state(self) -> RoutingState:
-        return RoutingState(self.snapshot.open_counts, self.snapshot.last_assigned)
+        """The agents' load; LoadNeeded when the snapshot was read without it (most inputs do
+        not route: the caller reads again with it only when one does)."""
+        counts, positions = self.snapshot.open_counts, self.snapshot.last_assigned
+        if counts is None or positions is None:
+            raise LoadNeeded
+        return RoutingState(counts, positions)
 
     def language(self, conversation: Conversation) -> str | None:
         """The contact's language, else the one their channel assumes until they tell

@@ -122,12 +122,12 @@ def on_message(frame: Frame, event: Customer) -> Received:
     """A customer's message: stored in its conversation, then whatever it sets off."""
     where = arrival(frame, text_of(event))
     if where is Arrival.NEW:
-        changes = Changes(None, opening(frame, event.channel_id), frame.now, frame.routing_state)
+        changes = Changes(None, opening(frame, event.channel_id), frame)
         changes.event(EventKind.OPENED, {"channel": event.channel_id, "status": "waiting"})
     else:
         current = frame.snapshot.conversation
         assert current is not None
-        changes = Changes(current, current, frame.now, frame.routing_state)
+        changes = Changes(current, current, frame)
     changes.inbound(event.channel_id, inbound_payload(event), event.external_id)
     if where is Arrival.CSAT:
         csat_answer(changes, frame, text_of(event))

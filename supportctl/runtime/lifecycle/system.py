@@ -18,7 +18,7 @@ from supportctl.store.transition import Transition
 def _changes(frame: Frame) -> Changes:
     conversation = frame.snapshot.conversation
     assert conversation is not None
-    return Changes(conversation, conversation, frame.now, frame.routing_state)
+    return Changes(conversation, conversation, frame)
 
 
 def on_timer(frame: Frame, kind: TimerKind, payload: JSON) -> Transition | None:
@@ -85,10 +85,9 @@ def on_parked(frame: Frame, event: InboundMessage | InteractiveReply, error: str
     it has no team yet), so nobody's message is silently dropped."""
     current = frame.snapshot.conversation
     if arrival(frame, None) in (Arrival.CONTINUED, Arrival.REOPENED) and current is not None:
-        changes = Changes(current, current, frame.now, frame.routing_state)
+        changes = Changes(current, current, frame)
     else:
-        changes = Changes(None, opening(frame, event.channel_id), frame.now,
-                          frame.routing_state)
+        changes = Changes(None, opening(frame, event.channel_id), frame)
         changes.event(EventKind.OPENED, {"channel": event.channel_id, "status": "waiting"})
     changes.inbound(event.channel_id, inbound_payload(event), event.external_id)
     changes.event(EventKind.PARKED, {"external_id": event.external_id, "error": error,
