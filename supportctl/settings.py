@@ -33,6 +33,7 @@ REDACTED = "***"
 
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+AccessLog = Literal["all", "errors", "off"]
 
 # query parameters that carry credentials in libpq URLs (`?password=...`, `?sslpassword=...`)
 _SECRET_QUERY_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)
@@ -109,6 +110,9 @@ class Settings(BaseSettings):
         "auto", description="json, console, or auto (console on a terminal, else json)",
     )
     log_level: LogLevel = Field("info", description="lowest level written")
+    access_log: AccessLog = Field(
+        "errors", description="which HTTP requests get an access log line: all, those answered "
+        "4xx or 5xx (errors; a busy webhook writes no line per delivery), or none (off)")
     stack: Path = Field(Path("stack.yaml"), description="stack file or folder served")
     public_url: str | None = Field(
         None, description="external base URL (https://support.example.com) for webhook URLs",

@@ -18,7 +18,7 @@ from supportctl.commands import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from supportctl.config import reporters
 from supportctl.config.sources import UnreadableStack
 from supportctl.envfile import stack_environment
-from supportctl.logs import ACCESS_LOG_FORMAT, configure_logging
+from supportctl.logs import configure_logging
 from supportctl.runtime.live import PluginRuntimeError, StackRefused
 from supportctl.settings import Settings, SettingsError, load_settings
 from supportctl.store import StoreError
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def serve(settings: Settings, path: Path, env: Mapping[str, str],
                 ready: asyncio.Event | None = None) -> int:
-    from supportctl.runtime.app import create_app
+    from supportctl.runtime.app import access_logging, create_app
     from supportctl.runtime.server import Server
 
     try:
@@ -74,7 +74,7 @@ async def serve(settings: Settings, path: Path, env: Mapping[str, str],
         print(f"supportctl serve: database: {exc}", file=sys.stderr)
         return EXIT_USAGE
     app = create_app(server)
-    runner = web.AppRunner(app, access_log_format=ACCESS_LOG_FORMAT,
+    runner = web.AppRunner(app, **access_logging(settings.access_log),
                            shutdown_timeout=settings.shutdown_grace, handle_signals=False)
     await runner.setup()
     try:

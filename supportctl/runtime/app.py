@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.web_log import AccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
+from supportctl.logs import ACCESS_LOG_FORMAT
 from supportctl.plugins.channel import WebhookRejected, WebhookRequest, receive
 from supportctl.plugins.json_values import unicode_text
 from supportctl.runtime import agent_api
@@ -53,6 +58,25 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         log.exception("request failed", method=request.method, path=request.path)
         return error(500, "internal error; the server log has the details")
+
+
+class ErrorsAccessLogger(AccessLogger):
+    """aiohttp's access log, for requests answered 4xx or 5xx only."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        if response.status >= 400:
+            super().log(request, response, time)
+
+
+def access_logging(which: str) -> dict[str, Any]:
+    """AppRunner options for `SUPPORTCTL_ACCESS_LOG`: a line per request costs as much as
+    storing a webhook delivery, so by default only failures get one."""
+    if which == "off":
+        return {"access_log": None}
+    options: dict[str, Any] = {"access_log_format": ACCESS_LOG_FORMAT}
+    if which == "errors":
+        options["access_log_class"] = ErrorsAccessLogger
+    return options
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
