@@ -41,6 +41,7 @@ from supportctl.store.transition import (
 )
 
 HELD = "status IN ('open', 'waiting')"  # the statuses in which a conversation is its agent's
+HELD_STATUSES = (ConversationStatus.OPEN, ConversationStatus.WAITING)
 # the customer's texts a snapshot carries for routing rules (the latest, in order)
 TEXTS_READ = 50
 
@@ -64,11 +65,8 @@ def fetch_conversations(c: sqlite3.Connection, where: str, params: Sequence[obje
 
 def load(c: sqlite3.Connection) -> tuple[dict[str, int], dict[str, str]]:
     """The agents' open conversations and the teams' round-robin positions."""
-    # the partial index holds only what agents hold; left to itself the planner picks the
-    # status index and counts every conversation waiting in a menu
     counts = {row[0]: row[1] for row in c.execute(
-        "SELECT agent, COUNT(*) FROM conversations INDEXED BY conversations_held"
-        f" WHERE agent IS NOT NULL AND {HELD} GROUP BY agent")}
+        "SELECT agent, held FROM agent_load WHERE held > 0")}
     positions = {row[0]: row[1] for row in c.execute("SELECT team, agent FROM round_robin")}
     return counts, positions
 
@@ -114,6 +112,23 @@ def insert_messages(c: sqlite3.Connection, messages: Sequence[Message], at: date
                             conversation_id=message.conversation_id, lease=hold)
 
 
+def holds(status: ConversationStatus, agent: str | None) -> str | None:
+    """The agent a conversation in this state counts against (max_open), if any."""
+    return agent if agent is not None and status in HELD_STATUSES else None
+
+
+def count_load(c: sqlite3.Connection, before: str | None, after: str | None) -> None:
+    """Move a conversation's weight in `agent_load` from the agent it counted against to the
+    one it counts against now, inside the transaction that changes it."""
+    if before == after:
+        return
+    if before is not None:
+        c.execute("UPDATE agent_load SET held = held - 1 WHERE agent = ?", (before,))
+    if after is not None:
+        c.execute("INSERT INTO agent_load (agent, held) VALUES (?, 1) ON CONFLICT (agent)"
+                  " DO UPDATE SET held = held + 1", (after,))
+
+
 def _check(c: sqlite3.Connection, conversation_id: str, entry: Assign) -> None:
     """The preconditions the assignment decision rested on, as the database has them now."""
     if entry.agent is not None and entry.max_open is not None:
@@ -143,11 +158,13 @@ def _assign(c: sqlite3.Connection, conversation_id: str, entry: Assign, at: date
 
 
 def _write_row(c: sqlite3.Connection, t: Transition) -> str:
-    """Insert or update the conversation row, checking the version; its id."""
+    """Insert or update the conversation row, checking the version, and keep `agent_load`;
+    its id."""
     after = t.after
     values = (after.status.value, after.team, after.agent, after.rule,
               rows.time_or_none_micros(after.closed_at), to_micros(after.updated_at),
               rows.dumps(after.context), rows.time_or_none_micros(after.queued_at))
+    now_holds = holds(after.status, after.agent)
     try:
         if t.new:
             conversation_id = after.id or new_id()
@@ -156,18 +173,21 @@ def _write_row(c: sqlite3.Connection, t: Transition) -> str:
                       " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
                       (*values, conversation_id, after.contact_id, after.channel,
                        to_micros(after.opened_at)))
+            count_load(c, None, now_holds)
             return conversation_id
-        updated = c.execute("UPDATE conversations SET status = ?, team = ?, agent = ?, rule = ?,"
-                            " closed_at = ?, updated_at = ?, context = ?, queued_at = ?,"
-                            " version = version + 1 WHERE id = ? AND version = ?",
-                            (*values, after.id, t.version)).rowcount
+        old = c.execute("SELECT status, agent, version FROM conversations WHERE id = ?",
+                        (after.id,)).fetchone()
+        if old is None:
+            raise NotFound(f"no conversation {after.id}")
+        if old["version"] != t.version:
+            raise Conflict(f"conversation {after.id} changed since version {t.version}")
+        c.execute("UPDATE conversations SET status = ?, team = ?, agent = ?, rule = ?,"
+                  " closed_at = ?, updated_at = ?, context = ?, queued_at = ?,"
+                  " version = version + 1 WHERE id = ?", (*values, after.id))
     except sqlite3.IntegrityError as exc:  # the unique index: one open conversation
         raise Conflict(f"contact {after.contact_id} already has an open conversation on "
                        f"channel {after.channel}") from exc
-    if updated != 1:
-        if c.execute("SELECT 1 FROM conversations WHERE id = ?", (after.id,)).fetchone() is None:
-            raise NotFound(f"no conversation {after.id}")
-        raise Conflict(f"conversation {after.id} changed since version {t.version}")
+    count_load(c, holds(ConversationStatus(old["status"]), old["agent"]), now_holds)
     return after.id
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from supportctl.store import _sqlite_rows as rows
 from supportctl.store._sqlite_conversations import (
     SQLiteConversations,
+    count_load,
     fetch_conversations,
+    holds,
     latest_on,
     load,
     snapshot_of,
@@ -137,6 +139,7 @@ class SQLiteStore(SQLiteConversations, SQLiteJobs):
                     c.execute("UPDATE conversations SET status = 'closed', closed_at = ?,"
                               " updated_at = ?, version = version + 1 WHERE id = ?",
                               (to_micros(at), to_micros(at), conversation.id))
+                    count_load(c, holds(conversation.status, conversation.agent), None)
                     rows.add_event(c, conversation.id, EventKind.STATUS, status_change(
                         conversation, ConversationStatus.CLOSED, "merged",
                         {"into": keep_id}), at)

@@ -8,6 +8,7 @@ joins `BACKENDS` and must pass every test here as it is.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from transitions import assign, change, changed, open_conversation, opening, rec
 from supportctl.store import NotFound, SQLiteStore, Store, StoreError
 from supportctl.store.interface import ClaimLost, Conflict
 from supportctl.store.records import (
+    Conversation,
     ConversationStatus,
     Direction,
     EventKind,
@@ -581,4 +583,34 @@ def test_an_assign_entry_records_its_event_data(stores: Opener) -> None:
         (record,) = await s.assignment_history(conversation.id)
         assert (record.team, record.agent, record.rule, record.reason) == (
             "general", "anna", "everyone", "routed")
+    run(stores, body)
+
+
+def test_the_agents_load_follows_every_change_of_who_holds_what(stores: Opener) -> None:
+    async def body(s: Store) -> None:
+        def counted(found: list[Conversation]) -> dict[str, int]:
+            held = Counter(c.agent for c in found if c.agent is not None and c.status in (
+                ConversationStatus.OPEN, ConversationStatus.WAITING))
+            return dict(held)
+
+        made = []
+        for n in range(6):
+            contact = await s.resolve_contact("web", f"c{n}", T0)
+            made.append(await open_conversation(s, contact.id, "web", T0))
+        for n, conversation in enumerate(made):  # anna 3, bob 2, one queued
+            agent = "anna" if n < 3 else "bob" if n < 5 else None
+            made[n] = (await assign(s, conversation, T0, team="general",
+                                    agent=agent)).conversation
+        made[0] = (await change(s, made[0], T0, status=ConversationStatus.WAITING)).conversation
+        made[1] = (await change(s, made[1], T0, status=ConversationStatus.CLOSED,
+                                closed_at=T0)).conversation
+        made[2] = (await assign(s, made[2], T0, team="general", agent="bob")).conversation
+        made[3] = (await change(s, made[3], T0, status=ConversationStatus.QUEUED,
+                                agent=None)).conversation
+        keep = await s.resolve_contact("web", "keeper", T0)
+        kept = await open_conversation(s, keep.id, "web", T0)
+        await assign(s, kept, T0, team="general", agent="anna")
+        await s.merge_contacts(keep.id, made[4].contact_id, T0)  # closes bob's open one
+        everything = await s.list_conversations(limit=100)
+        assert await s.open_counts() == counted(everything) == {"anna": 2, "bob": 1}
     run(stores, body)

@@ -262,9 +262,16 @@ _WORK_QUEUE = (
                 conversations.opened_at AND newer.id > conversations.id)))""",
     "CREATE UNIQUE INDEX conversations_one_open ON conversations (contact_id, channel)"
     " WHERE status <> 'closed'",
-    # what an agent holds (max_open), and the queues in order
+    # what an agent holds (max_open): counted in the transaction of every change, so routing
+    # reads one row per agent, not every conversation agents hold
+    """CREATE TABLE agent_load (
+        agent TEXT PRIMARY KEY,
+        held INTEGER NOT NULL CHECK (held >= 0))""",
+    """INSERT INTO agent_load (agent, held) SELECT agent, COUNT(*) FROM conversations
+        WHERE agent IS NOT NULL AND status IN ('open', 'waiting') GROUP BY agent""",
     "CREATE INDEX conversations_held ON conversations (agent)"
     " WHERE agent IS NOT NULL AND status IN ('open', 'waiting')",
+    # the queues in order
     "CREATE INDEX conversations_queued ON conversations (queued_at, id) WHERE status = 'queued'",
 )
 
