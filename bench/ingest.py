@@ -62,9 +62,10 @@ WEBHOOK = f"/channels/{CHANNEL}/webhook"
 GOAL_RATIO, GOAL_P99_MS, GOAL_RATE = 0.5, 25.0, 1000.0
 # serve's gauge of stored-but-unprocessed webhook receipts, newest name first: the inbox is
 # being renamed (a receipts queue of the one work queue); the first one found is read
-PENDING_METRICS = (("supportctl_work_pending", {"queue": "receipts"}),
-                   ("supportctl_receipts_pending", {}),
-                   ("supportctl_inbox_pending", {}))
+PENDING_METRICS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("supportctl_work_pending", {"queue": "receipts"}),
+    ("supportctl_receipts_pending", {}),
+    ("supportctl_inbox_pending", {}))
 
 
 class BenchError(Exception):
@@ -273,13 +274,7 @@ class ProgressReader:
         answer = get(f"{self.base_url}/metrics", timeout=5.0)
         if answer is None or answer[0] != 200:
             return None
-        series = parse_metrics(answer[1].decode(errors="replace"))
-        for name, labels in PENDING_METRICS:
-            values = [value for (metric, found), value in series.items() if metric == name
-                      and all(dict(found).get(k) == v for k, v in labels.items())]
-            if values:
-                return int(sum(values))
-        return None
+        return pending_in(answer[1].decode(errors="replace"))
 
     def totals(self) -> dict[str, int | None]:
         """Counts at the end of the run, to check that the numbers add up."""
@@ -296,6 +291,17 @@ class ProgressReader:
             except sqlite3.Error:
                 found[key] = None
         return found
+
+
+def pending_in(metrics: str) -> int | None:
+    """The first of `PENDING_METRICS` found in a Prometheus exposition, summed over series."""
+    series = parse_metrics(metrics)
+    for name, labels in PENDING_METRICS:
+        values = [value for (metric, found), value in series.items() if metric == name
+                  and all(dict(found).get(k) == v for k, v in labels.items())]
+        if values:
+            return int(sum(values))
+    return None
 
 
 def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -312,8 +312,8 @@ class Pool:
                 raise
         waiter: asyncio.Future[Connection | None] = asyncio.get_running_loop().create_future()
         self.waiting.append(waiter)
-        conn = await waiter
-        return conn if conn is not None else await self.acquire()
+        handed = await waiter
+        return handed if handed is not None else await self.acquire()
 
     def release(self, conn: Connection, healthy: bool) -> None:
         if not healthy:
