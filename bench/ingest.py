@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import ctypes
 import json
+import math
 import os
 import platform
 import queue
@@ -151,6 +152,7 @@ class Children:
 
     def stop(self, process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
         if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # in case it was paused
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout=grace)
@@ -390,7 +392,7 @@ class Bench:
             sent = seconds * 20000  # more than any endpoint here answers
         else:
             job.update(rate=self.args.rate, connections=self.args.connections,
-                       drain=self.args.timeout + 5)
+                       drain=self.args.timeout + 2 * seconds)
             sent = seconds * self.args.rate
         # new contacts for every round: each one's first message is a new conversation
         self.next_contact += int(sent) + 1
@@ -417,7 +419,16 @@ class Bench:
             if reader is not None and "stopped" in marks:
                 draining.append(reader.read())
 
-        client = run_client(self, job, event, tick)
+        # serve is paused while the bare endpoint is measured: its outbox, still sending the menu
+        # replies of earlier rounds, would take CPU from the bare rounds
+        paused = endpoint is not self.serve
+        if paused:
+            os.kill(self.serve.process.pid, signal.SIGSTOP)
+        try:
+            client = run_client(self, job, event, tick)
+        finally:
+            if paused:
+                os.kill(self.serve.process.pid, signal.SIGCONT)
         if "started" not in marks or "stopped" not in marks:
             raise BenchError(f"the client reported no start or end of its load: {client}")
         (began, cpu0, others0, ticks0, first) = marks["started"]
@@ -512,13 +523,14 @@ def median(values: Sequence[float | None]) -> float | None:
 # --- profile -----------------------------------------------------------------------------------
 
 
-def profile(bench: Bench, prefix: Path) -> list[str]:
+def profile(bench: Bench, prefix: Path, native: bool) -> list[str]:
     """Sample serve with py-spy during one more closed-loop round; write the files; the
     summary lines to print."""
     seconds = bench.args.seconds
     collapsed = prefix.with_suffix(".collapsed")
     try:
-        sampler = ingest_profile.record(bench.serve.process.pid, seconds, collapsed)
+        sampler = ingest_profile.record(bench.serve.process.pid, seconds, collapsed,
+                                        native=native)
     except FileNotFoundError as exc:
         return [f"profile: {exc}; nothing sampled"]
     time.sleep(1.0)  # py-spy attaches; the load then covers the whole sampling window
@@ -655,14 +667,17 @@ def report(bench: Bench, memory: dict[str, dict[str, int]], totals: dict[str, in
         f"{key} {value:,}" for key, value in totals.items() if value is not None))
     yield ""
     ratio = summary["closed serve"]["ratio"]
-    p99 = summary["open serve"]["p99"]
+    serve_open = [r for r in bench.rounds if r.mode == "open" and r.endpoint == "serve"]
+    # a round with deliveries never answered has no p99: it counts as beyond any goal
+    p99 = median([math.inf if r.latency("p99") is None else r.latency("p99")
+                  for r in serve_open])
     processed = summary["open serve"]["processed"]
     yield goal(f"ingest at least {GOAL_RATIO:.0%} of the bare endpoint's rate (closed loop)",
                ratio, lambda v: v >= GOAL_RATIO, lambda v: f"{v:.1%}")
     yield goal(f"p99 at most {GOAL_P99_MS:.0f} ms at {GOAL_RATE:,.0f} messages/s", p99,
                lambda v: v <= GOAL_P99_MS and args.rate >= GOAL_RATE,
-               lambda v: f"{v:,.1f} ms at {args.rate:,.0f}/s")
-    serve_open = [r for r in bench.rounds if r.mode == "open" and r.endpoint == "serve"]
+               lambda v: (f"{v:,.1f} ms at {args.rate:,.0f}/s" if v < math.inf else
+                          "deliveries left unanswered after the load"))
     keeps_up = bool(serve_open) and all(
         r.processed_rate is not None and r.processed_rate >= 0.99 * args.rate and r.drained
         for r in serve_open)
@@ -775,10 +790,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", nargs="?", const=Path("ingest-profile"), type=Path,
                         metavar="PREFIX", help="sample serve with py-spy during one more "
                         "closed-loop round; writes PREFIX.txt, .collapsed and .svg")
+    parser.add_argument("--profile-native", action="store_true",
+                        help="with --profile: py-spy --native, C frames too (GIL waits, fsync)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="run in DIR and keep it (stack, serve.db, logs)")
     args = parser.parse_args(argv)
+    if args.profile_native and args.profile is None:
+        args.profile = Path("ingest-profile")
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1 or args.rate <= 0:
         parser.error("--rounds, --seconds, --concurrency and --rate must be positive")
 
@@ -795,7 +814,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bench = start(folder, children, args)
         measure(bench)
-        notes = profile(bench, args.profile.resolve()) if args.profile else []
+        notes = (profile(bench, args.profile.resolve(), args.profile_native)
+                 if args.profile else [])
         memory = {endpoint.name: proc_status(endpoint.process.pid)
                   for endpoint in (bench.serve, bench.bare)}
         assert bench.serve.progress is not None

@@ -37,14 +37,17 @@ def py_spy() -> str | None:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def record(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
-    """Start sampling `pid` for `seconds` into `output` (collapsed stacks); the caller waits."""
+def record(pid: int, seconds: float, output: Path, *, native: bool = False
+           ) -> subprocess.Popen[bytes]:
+    """Start sampling `pid` for `seconds` into `output` (collapsed stacks); the caller waits.
+    `native` adds the C frames (waiting for the GIL, fsync, system calls)."""
     executable = py_spy()
     if executable is None:
         raise FileNotFoundError("py-spy is not installed (pip install py-spy)")
     return subprocess.Popen(
         [executable, "record", "--pid", str(pid), "--duration", str(max(1, round(seconds))),
-         "--rate", str(SAMPLE_RATE), "--format", "raw", "--threads", "--output", str(output)],
+         "--rate", str(SAMPLE_RATE), "--format", "raw", "--threads", "--output", str(output),
+         *(["--native"] if native else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
