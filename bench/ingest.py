@@ -1,7 +1,7 @@
 """How fast `supportctl serve` takes in WhatsApp webhooks, against a bare aiohttp JSON endpoint.
 
     python bench/ingest.py [--seconds S] [--concurrency C] [--rate R] [--rounds N]
-                           [--profile [PREFIX]] [--json FILE] [--keep DIR]
+                           [--profile [PREFIX]] [--profile-native] [--json FILE] [--keep DIR]
 
 Writes a stack with one WhatsApp number (an entry menu, so each new contact's first message
 queues a menu reply) and a team of agents on shift around the clock, then starts, each as its own
@@ -9,16 +9,18 @@ process on a free 127.0.0.1 port: `python -m supportctl serve` with a fresh SQLi
 temporary folder and no `.env`; the bare endpoint (bench/ingest_servers.py: read the body,
 `json.loads`, answer 200); and a fake Graph API for serve's outbox. A client process
 (bench/ingest_client.py) sends both the same signed deliveries from many contacts with new
-message ids, in interleaved rounds (bare, serve, bare, serve, ...) of:
+message ids, in interleaved rounds (bare, serve, bare, serve, ...; serve is paused with SIGSTOP
+while the bare endpoint is measured, so that its outbox does not compete) of:
 
 - a closed loop at a fixed concurrency (`--concurrency` connections): messages/s and p50/p99;
 - an open loop at a fixed offered rate (`--rate`/s): p50/p99 from each delivery's due time.
 
-For serve it also reads, from serve itself (`read_progress`), how many deliveries were
+For serve it also reads, from serve itself (`ProgressReader`), how many deliveries were
 processed (menu queued, conversation routed) during each round and how long after the load
 stopped the last one was; and the peak memory (VmHWM) of both servers. `--profile` samples serve
 with py-spy during one more closed-loop round and writes PREFIX.txt (stages of the webhook path,
-top functions by self and total time), PREFIX.collapsed and PREFIX.svg (a flame graph).
+top functions by self and total time), PREFIX.collapsed and PREFIX.svg (a flame graph);
+`--profile-native` adds the C frames (GIL waits, fsync, system calls).
 
 The goals (issue 12): serve's acknowledged, durable ingest at least 50% of the bare endpoint's
 rate; p99 at most 25 ms at 1,000 messages/s; processing keeps up with 1,000 messages/s.
@@ -527,6 +529,7 @@ def profile(bench: Bench, prefix: Path, native: bool) -> list[str]:
     """Sample serve with py-spy during one more closed-loop round; write the files; the
     summary lines to print."""
     seconds = bench.args.seconds
+    prefix.parent.mkdir(parents=True, exist_ok=True)
     collapsed = prefix.with_suffix(".collapsed")
     try:
         sampler = ingest_profile.record(bench.serve.process.pid, seconds, collapsed,
