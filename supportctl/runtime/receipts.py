@@ -20,13 +20,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from supportctl.plugins.channel import DeliveryStatus, InboundEvent
+from supportctl.plugins.channel import (
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    InteractiveReply,
+)
 from supportctl.runtime.clock import Clock
 from supportctl.runtime.desk import Desk
 from supportctl.runtime.inbound_json import (
@@ -77,16 +83,22 @@ class Receipts(QueueWorker):
         self.inline_limit = inline_limit
         self._inline = 0  # requests processing their own delivery now
         self._working = 0  # receipts the worker is processing now
+        # receipts this process left to the worker, by sender: until they are processed, a
+        # later message of the same sender must not overtake them by being processed inline
+        self._left: dict[str, tuple[str, Any]] = {}
+        self._senders_left: Counter[tuple[str, Any]] = Counter()
 
-    @property
-    def quiet(self) -> bool:
-        """Whether a request may process its delivery itself before answering."""
-        return self._working == 0 and self._inline < self.inline_limit
+    def quiet(self, channel: str, events: Sequence[InboundEvent]) -> bool:
+        """Whether a request may process its delivery itself before answering: the worker is
+        idle, few requests do so already, and no earlier message of these senders waits."""
+        return (self._working == 0 and self._inline < self.inline_limit
+                and not any(self._senders_left[(channel, e.contact.external_id)]
+                            for e in events if isinstance(e, InboundMessage | InteractiveReply)))
 
     async def accept(self, channel: str, events: Sequence[InboundEvent]) -> Delivery:
         """Store a delivery durably and, while the desk is quiet, process it before returning.
         Raises StoreError when nothing was stored (the provider must deliver again)."""
-        delivery = await self.store_delivery(channel, events, hold=self.quiet)
+        delivery = await self.store_delivery(channel, events, hold=self.quiet(channel, events))
         if delivery.holder is not None:
             await self.process(delivery, self.inline_budget)
         return delivery
@@ -107,8 +119,16 @@ class Receipts(QueueWorker):
         if duplicates:
             self.metrics.inbound.labels(channel, "duplicate").inc(duplicates)
         if lease is None and jobs:
-            self.wake()
+            self._leave(jobs)
         return Delivery(lease.holder if lease is not None else None, jobs, duplicates)
+
+    def _leave(self, jobs: Sequence[Job]) -> None:
+        """Receipts go to the worker: note their senders, and wake it."""
+        for job in jobs:
+            sender = _sender(job)
+            self._left[job.id] = sender
+            self._senders_left[sender] += 1
+        self.wake()
 
     async def process(self, delivery: Delivery, budget: float | None = None) -> bool:
         """Process a held delivery in order, for at most `budget` seconds (None: all of it);
@@ -132,7 +152,7 @@ class Receipts(QueueWorker):
         at = self.clock.now()
         for job in jobs:
             await self.store.release(job.id, holder, at)
-        self.wake()
+        self._leave(jobs)
 
     async def work(self, jobs: Sequence[Job]) -> int:
         """A claim's receipts: different senders at once, each sender's one after another."""
@@ -152,9 +172,18 @@ class Receipts(QueueWorker):
                         handled += await self.attempt(job)
                     finally:
                         self._working -= 1
+                        self._processed(job)
             return handled
 
         return sum(await asyncio.gather(*(chain(queue) for queue in chains.values())))
+
+    def _processed(self, job: Job) -> None:
+        """The worker is through with a receipt (done, retried later or parked)."""
+        sender = self._left.pop(job.id, None)
+        if sender is not None:
+            self._senders_left[sender] -= 1
+            if not self._senders_left[sender]:
+                del self._senders_left[sender]
 
     async def handle(self, job: Job, holder: str) -> Outcome:
         try:

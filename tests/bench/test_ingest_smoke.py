@@ -64,7 +64,10 @@ def test_ingest_bench_runs_end_to_end_and_adds_up(tmp_path: Path) -> None:
     totals = data["totals"]
     answered = sum(r["client"]["acknowledged"] for r in data["rounds"] if r["endpoint"] == "serve")
     assert totals["inbound"] >= answered  # and the warm-up's
-    assert totals["contacts"] == totals["conversations"] == totals["outbound"] > 0
+    # one menu per conversation at least: a contact's next two messages may be in flight at
+    # once (on two connections), and when the follow-up overtakes the `3` it is answered with
+    # the menu again, as it would be from WhatsApp, which does not promise an order either
+    assert 0 < totals["contacts"] == totals["conversations"] <= totals["outbound"]
     assert 0 < totals["assigned"] <= totals["conversations"]  # `3` hands off to an agent
 
 
